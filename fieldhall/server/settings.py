@@ -1,0 +1,45 @@
+"""Settings, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Settings"]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    host: str = "127.0.0.1"
+    port: int = 8000
+    sqlite_synchronous: str = "FULL"
+
+    @classmethod
+    def from_env(
+        cls,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        database_url: str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+    ) -> Settings:
+        root = Path(data_dir or os.environ.get("FIELDHALL_DATA_DIR", "./fieldhall-data")).resolve()
+        url = (
+            database_url
+            or os.environ.get("FIELDHALL_DATABASE_URL")
+            or f"sqlite:///{root / 'fieldhall.sqlite3'}"
+        )
+        return cls(
+            data_dir=root,
+            database_url=url,
+            host=host or os.environ.get("FIELDHALL_HOST", "127.0.0.1"),
+            port=port or int(os.environ.get("FIELDHALL_PORT", "8000")),
+            sqlite_synchronous=os.environ.get("FIELDHALL_SQLITE_SYNCHRONOUS", "FULL"),
+        )
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"

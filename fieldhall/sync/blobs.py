@@ -1,0 +1,153 @@
+"""Content-addressed attachment bytes: ``<root>/sha256/ab/cd/<hex digest>``.
+
+Attachment bytes never live in the hot document rows. A blob is written to a temporary
+file, fsynced, renamed into place and its directory fsynced *before* the row that refers to it
+commits: after a crash a committed row always finds its bytes; the opposite case (bytes with
+no row) is garbage that compaction removes.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+__all__ = ["BlobInfo", "BlobStore", "BlobWriter"]
+
+_CHUNK = 1 << 20
+_STALE_INCOMING_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    """What CouchDB reports of stored bytes, plus our content address."""
+
+    sha256: str  # hex
+    md5_digest: str  # "md5-<base64>", CouchDB's attachment digest
+    length: int
+
+
+class BlobWriter:
+    """Streams bytes into the store; :meth:`commit` makes them durable and addressable."""
+
+    def __init__(self, store: BlobStore) -> None:
+        self._store = store
+        self._sha = hashlib.sha256()
+        self._md5 = hashlib.md5()
+        self._length = 0
+        fd, name = tempfile.mkstemp(prefix=".incoming-", dir=store.tmp_dir)
+        self._file: BinaryIO = os.fdopen(fd, "wb")
+        self._tmp = Path(name)
+        self._done = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._sha.update(data)
+        self._md5.update(data)
+        self._length += len(data)
+        self._file.write(data)
+
+    def commit(self) -> BlobInfo:
+        self._file.flush()
+        if self._store.fsync:
+            os.fsync(self._file.fileno())
+        self._file.close()
+        info = BlobInfo(
+            sha256=self._sha.hexdigest(),
+            md5_digest="md5-" + base64.b64encode(self._md5.digest()).decode("ascii"),
+            length=self._length,
+        )
+        target = self._store.path_of(info.sha256)
+        if target.exists():
+            self._tmp.unlink()
+        else:
+            created = [p for p in (target.parent.parent, target.parent) if not p.exists()]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self._tmp, target)
+            if self._store.fsync:
+                # The new file's directory entry, and those of directories made for it.
+                for directory in [target.parent, *(p.parent for p in created)]:
+                    _fsync_dir(directory)
+        self._done = True
+        return info
+
+    def abort(self) -> None:
+        if not self._done:
+            self._file.close()
+            self._tmp.unlink(missing_ok=True)
+            self._done = True
+
+    def __enter__(self) -> BlobWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.abort()
+
+
+class BlobStore:
+    def __init__(self, root: Path | str, *, fsync: bool = True) -> None:
+        self.root = Path(root)
+        self.fsync = fsync
+        self.tmp_dir = self.root / "tmp"
+        (self.root / "sha256").mkdir(parents=True, exist_ok=True)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+
+    def path_of(self, sha256: str) -> Path:
+        return self.root / "sha256" / sha256[:2] / sha256[2:4] / sha256
+
+    def writer(self) -> BlobWriter:
+        return BlobWriter(self)
+
+    def put(self, data: bytes) -> BlobInfo:
+        with self.writer() as writer:
+            writer.write(data)
+            return writer.commit()
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_of(sha256).is_file()
+
+    def read(self, sha256: str) -> bytes:
+        return self.path_of(sha256).read_bytes()
+
+    def open(self, sha256: str) -> BinaryIO:
+        return self.path_of(sha256).open("rb")
+
+    def iter_chunks(self, sha256: str, chunk_size: int = _CHUNK) -> Iterator[bytes]:
+        with self.open(sha256) as handle:
+            while chunk := handle.read(chunk_size):
+                yield chunk
+
+    def all_digests(self) -> Iterator[str]:
+        for path in (self.root / "sha256").glob("*/*/*"):
+            if path.is_file():
+                yield path.name
+
+    def remove_unreferenced(self, referenced: Iterable[str]) -> int:
+        """Delete every blob not in ``referenced``; returns how many were removed."""
+        keep = set(referenced)
+        removed = 0
+        for digest in list(self.all_digests()):
+            if digest not in keep:
+                self.path_of(digest).unlink(missing_ok=True)
+                removed += 1
+        # Incoming files of writes still in progress are young; leftovers of a crash are old.
+        cutoff = time.time() - _STALE_INCOMING_SECONDS
+        for stale in self.tmp_dir.glob(".incoming-*"):
+            with contextlib.suppress(FileNotFoundError):
+                if stale.stat().st_mtime < cutoff:
+                    stale.unlink()
+        return removed
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,143 @@
+"""``_bulk_docs``, ``_bulk_get`` and ``_revs_diff``: the replication write and read paths.
+
+One bad document in ``_bulk_docs`` gets its own error entry; the rest of the batch is stored.
+``_bulk_get`` answers in request order, an unknown revision as an error entry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import revtree
+from ..documents import IncomingDoc, parse_incoming
+from ..errors import BadRequest, CouchError
+from .asgi import Request, Response, json_response
+from .context import Context
+from .documents import _latest_leaves, render_options
+from .render import render_doc
+
+__all__ = ["bulk_docs", "bulk_get", "revs_diff"]
+
+
+class _DocError(BadRequest):
+    def __init__(self, doc_id: str, error: CouchError) -> None:
+        super().__init__(error.reason, error=error.error_name)
+        self.doc_id = doc_id
+
+
+async def bulk_docs(ctx: Context, request: Request, db: str) -> Response:
+    body = await request.json_object(require_content_type=True)
+    raw_docs = body.get("docs")
+    if not isinstance(raw_docs, list):
+        raise BadRequest("POST body must include `docs` parameter.")
+    new_edits = body.get("new_edits", True)
+    if not isinstance(new_edits, bool):
+        raise BadRequest("`new_edits` parameter must be a boolean.")
+    docs: list[IncomingDoc | CouchError] = []
+    for raw in raw_docs:
+        try:
+            docs.append(parse_incoming(raw, new_edits=new_edits))
+        except CouchError as exc:
+            doc_id = raw.get("_id") if isinstance(raw, dict) else None
+            docs.append(_DocError(doc_id if isinstance(doc_id, str) else "", exc))
+    del body, raw_docs
+    results = await ctx.run(
+        ctx.store.bulk_docs, db, docs, new_edits=new_edits, principal=ctx.principal
+    )
+    if new_edits:
+        return json_response([r.to_json() for r in results], 201)
+    # As CouchDB: with new_edits=false only failures are reported.
+    return json_response([r.to_json() for r in results if r.error is not None], 201)
+
+
+async def revs_diff(ctx: Context, request: Request, db: str) -> Response:
+    body = await request.json_object()
+    for doc_id, revs in body.items():
+        if not isinstance(revs, list) or not all(isinstance(r, str) for r in revs):
+            raise BadRequest(f"revs_diff: revisions of {doc_id!r} must be a list of strings")
+    clean = {k: [r for r in v if _is_rev(r)] for k, v in body.items()}
+    answer = await ctx.run(ctx.store.revs_diff, db, clean, ctx.principal)
+    for doc_id, revs in body.items():  # malformed revs are simply missing
+        bad = [r for r in revs if not _is_rev(r)]
+        if bad:
+            answer.setdefault(doc_id, {"missing": []})["missing"].extend(bad)
+    return json_response(answer)
+
+
+def _is_rev(value: str) -> bool:
+    try:
+        revtree.parse_rev(value)
+    except revtree.InvalidRev:
+        return False
+    return True
+
+
+async def bulk_get(ctx: Context, request: Request, db: str) -> Response:
+    body = await request.json_object()
+    wanted = body.get("docs")
+    if not isinstance(wanted, list):
+        raise BadRequest("Missing JSON list of 'docs'.")
+    options = render_options(request)
+    revs_flag = request.flag("revs")
+    latest = request.flag("latest")
+    ids = [w.get("id") for w in wanted if isinstance(w, dict) and isinstance(w.get("id"), str)]
+    states = await ctx.run(ctx.store.documents, db, ids, ctx.principal)
+    plan: list[tuple[str, list[tuple[str | None, str | None]], Any]] = []
+    pairs: list[tuple[str, str]] = []
+    for item in wanted:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            plan.append(("", [], _error("", None, "bad_request", "Each item needs a string id")))
+            continue
+        doc_id = item["id"]
+        rev = item.get("rev")
+        state = states.get(doc_id)
+        targets: list[tuple[str | None, str | None]] = []
+        if state is None:
+            targets.append((rev, None))
+        elif rev is None:
+            targets.append((None, state.winner))
+        elif rev not in state.tree:
+            targets.append((rev, None))
+        elif latest:
+            targets.extend((rev, leaf) for leaf in _latest_leaves(state, rev))
+        else:
+            targets.append((rev, rev))
+        pairs.extend((doc_id, found) for _, found in targets if found)
+        plan.append((doc_id, targets, item.get("atts_since")))
+    records = await ctx.run(ctx.store.revisions, db, pairs)
+    results: list[dict[str, Any]] = []
+    for doc_id, targets, atts_since in plan:
+        if not targets:
+            results.append(
+                {"id": doc_id, "docs": [{"error": _error(doc_id, None, "bad_request", "")}]}
+            )
+            continue
+        docs: list[dict[str, Any]] = []
+        for asked, found in targets:
+            record = records.get((doc_id, found)) if found else None
+            state = states.get(doc_id)
+            if record is None or state is None:
+                docs.append({"error": _error(doc_id, asked, "not_found", "missing")})
+                continue
+            item_options = options
+            if isinstance(atts_since, list) and atts_since:
+                from dataclasses import replace
+
+                item_options = replace(options, attachments=True, atts_since=atts_since)
+            if revs_flag:
+                from dataclasses import replace
+
+                item_options = replace(item_options, revs=True)
+            doc = await ctx.run(render_doc, state, record, item_options, ctx.store.blobs.read)
+            docs.append({"ok": doc})
+        results.append({"id": doc_id, "docs": docs})
+    return json_response({"results": results})
+
+
+def _error(doc_id: str, rev: str | None, error: str, reason: str) -> dict[str, Any]:
+    return {
+        "id": doc_id,
+        "rev": rev if rev is not None else "undefined",
+        "error": error,
+        "reason": reason,
+    }

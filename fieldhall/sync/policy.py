@@ -1,0 +1,55 @@
+"""The two hooks the layers above plug into the store: who is asking, and may they write this.
+
+A :class:`Principal` is resolved per request by the HTTP layer's authenticator. Its
+``channels`` restrict every read path to documents in those channels (``None``: everything).
+A :class:`WritePolicy` sees each document before it is stored, inside the write transaction,
+and refuses it by raising :class:`~fieldhall.sync.errors.Forbidden` — reported per document
+in ``_bulk_docs`` exactly as CouchDB reports a ``validate_doc_update`` failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Connection
+
+__all__ = ["ADMIN", "ChannelFunction", "Principal", "WriteContext", "WritePolicy"]
+
+ChannelFunction = Callable[[Mapping[str, Any]], frozenset[str]]
+"""Pure: a document (with ``_id``) to the channels it belongs to; evaluated at write time."""
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    name: str
+    channels: frozenset[str] | None = None  # None: may read everything
+    is_admin: bool = False
+    context: Mapping[str, Any] = field(default_factory=dict)  # the policy's own data
+
+    def may_see(self, doc_channels: frozenset[str]) -> bool:
+        return self.channels is None or not self.channels.isdisjoint(doc_channels)
+
+
+ADMIN = Principal("admin", None, is_admin=True)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteContext:
+    """What a policy may use besides the documents: the open write transaction."""
+
+    connection: Connection
+    database: str
+    new_edits: bool
+
+
+class WritePolicy(Protocol):
+    def check_write(
+        self,
+        principal: Principal,
+        new_doc: Mapping[str, Any],
+        old_doc: Mapping[str, Any] | None,
+        context: WriteContext,
+    ) -> None:
+        """Raise ``Forbidden(reason)`` to refuse ``new_doc``; ``old_doc`` is the current winner."""

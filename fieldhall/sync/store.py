@@ -1,0 +1,945 @@
+"""The document store: databases, documents and their revision trees, sequences, channels.
+
+Every write is one transaction that first locks its database's row (``update_seq`` is the
+sequence counter), so sequences are allocated in commit order on SQLite and PostgreSQL alike,
+and revision-tree updates are decided inside the transaction — several server processes may
+share one database. Attachment bytes reach the blob store (fsynced) before the transaction
+that refers to them begins.
+
+Read paths take a :class:`Principal`; one with channels sees only documents in them, and for
+everything else the store answers exactly as if the document did not exist.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy.engine import Connection, Row
+
+from . import revtree
+from . import tables as t
+from .blobs import BlobStore
+from .changes import ChangeNotifier
+from .connection import Database
+from .documents import IncomingDoc, StoredAttachment
+from .errors import BadRequest, Conflict, CouchError, Forbidden, NotFound, PreconditionFailed
+from .policy import ADMIN, ChannelFunction, Principal, WriteContext, WritePolicy
+from .revs import new_rev
+from .revtree import MergeOutcome, RevNode
+
+__all__ = ["DatabaseInfo", "DocState", "RevisionRecord", "Store", "WriteResult"]
+
+_DB_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_$()+-/")
+_SELECTOR_SCAN_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class DocState:
+    """A document's row: its tree, winner and latest sequence."""
+
+    doc_id: str
+    seq: int
+    winner: str
+    deleted: bool
+    tree: dict[str, RevNode]
+    channels: frozenset[str]
+
+    def leaves(self) -> list[str]:
+        return revtree.leaves(self.tree)
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionRecord:
+    rev: str
+    deleted: bool
+    body: dict[str, Any]
+    attachments: dict[str, StoredAttachment]
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseInfo:
+    name: str
+    update_seq: int
+    doc_count: int
+    doc_del_count: int
+    revs_limit: int
+    created_at: float
+
+
+@dataclass(slots=True)
+class WriteResult:
+    doc_id: str
+    rev: str | None = None
+    error: CouchError | None = None
+    changed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        if self.error is not None:
+            return {"id": self.doc_id, "error": self.error.error_name, "reason": self.error.reason}
+        return {"ok": True, "id": self.doc_id, "rev": self.rev}
+
+
+@dataclass(slots=True)
+class _PendingDoc:
+    """A document's state while a batch is being applied."""
+
+    old: DocState | None
+    tree: dict[str, RevNode]
+    channels: frozenset[str]
+    removed_revs: set[str] = field(default_factory=set)
+
+
+def _tree_to_json(tree: Mapping[str, RevNode]) -> str:
+    return orjson.dumps(
+        {rev: [node.parent, int(node.deleted)] for rev, node in tree.items()}
+    ).decode()
+
+
+def _tree_from_json(text: str) -> dict[str, RevNode]:
+    return {rev: RevNode(p, bool(d)) for rev, (p, d) in orjson.loads(text).items()}
+
+
+def _state_from_row(row: Row[Any]) -> DocState:
+    return DocState(
+        doc_id=row.doc_id,
+        seq=row.seq,
+        winner=row.winner,
+        deleted=row.deleted,
+        tree=_tree_from_json(row.tree),
+        channels=frozenset(orjson.loads(row.channels)) if row.channels else frozenset(),
+    )
+
+
+def _atts_to_json(atts: Mapping[str, StoredAttachment]) -> str | None:
+    if not atts:
+        return None
+    return orjson.dumps({name: att.to_json() for name, att in atts.items()}).decode()
+
+
+def _atts_from_json(text: str | None) -> dict[str, StoredAttachment]:
+    if not text:
+        return {}
+    return {name: StoredAttachment.from_json(v) for name, v in orjson.loads(text).items()}
+
+
+def check_db_name(name: str) -> str:
+    """CouchDB's rule: a lowercase letter, then lowercase letters, digits and ``_$()+-/``."""
+    if (
+        not name
+        or not ("a" <= name[0] <= "z")
+        or not set(name) <= _DB_NAME_CHARS
+        or len(name) > 238
+    ):
+        raise BadRequest(
+            "Name: '" + name + "'. Only lowercase characters (a-z), digits (0-9), and any of"
+            " the characters _, $, (, ), +, -, and / are allowed. Must begin with a letter.",
+            error="illegal_database_name",
+        )
+    return name
+
+
+class Store:
+    def __init__(
+        self,
+        database: Database,
+        blobs: BlobStore,
+        *,
+        channel_function: ChannelFunction | None = None,
+        write_policy: WritePolicy | None = None,
+        notifier: ChangeNotifier | None = None,
+    ) -> None:
+        self.db = database
+        self.blobs = blobs
+        self.channel_function = channel_function
+        self.write_policy = write_policy
+        self.notifier = notifier or ChangeNotifier()
+        t.metadata.create_all(database.engine)
+
+    def server_uuid(self) -> str:
+        """The server's identity, stable for the life of the data (clients key replications on
+        it); shared by every process that uses the same database."""
+        with self.db.write() as conn:
+            query = select(t.server.c.value).where(t.server.c.key == "uuid")
+            value = conn.execute(query).scalar()
+            if value is None:
+                value = uuid.uuid4().hex
+                conn.execute(insert(t.server).values(key="uuid", value=value))
+            return str(value)
+
+    # ------------------------------------------------------------------ databases
+
+    def _db_row(self, conn: Connection, name: str, *, lock: bool = False) -> Row[Any]:
+        query = select(t.database).where(t.database.c.name == name)
+        if lock:
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            raise NotFound("Database does not exist.")
+        return row
+
+    def create_database(self, name: str, *, exist_ok: bool = False) -> bool:
+        check_db_name(name)
+        with self.db.write() as conn:
+            exists = conn.execute(select(t.database.c.id).where(t.database.c.name == name)).first()
+            if exists is not None:
+                if exist_ok:
+                    return False
+                raise PreconditionFailed()
+            conn.execute(
+                insert(t.database).values(
+                    name=name,
+                    update_seq=0,
+                    revs_limit=revtree.DEFAULT_REVS_LIMIT,
+                    doc_count=0,
+                    doc_del_count=0,
+                    created_at=time.time(),
+                )
+            )
+        return True
+
+    def delete_database(self, name: str) -> None:
+        with self.db.write() as conn:
+            row = self._db_row(conn, name, lock=True)
+            for table in (t.document, t.revision, t.channel, t.local):
+                conn.execute(delete(table).where(table.c.db_id == row.id))
+            conn.execute(delete(t.database).where(t.database.c.id == row.id))
+        self.notifier.notify(name)
+
+    def database_names(self) -> list[str]:
+        with self.db.read() as conn:
+            return list(conn.scalars(select(t.database.c.name).order_by(t.database.c.name)))
+
+    def database_exists(self, name: str) -> bool:
+        with self.db.read() as conn:
+            query = select(t.database.c.id).where(t.database.c.name == name)
+            return conn.execute(query).first() is not None
+
+    def info(self, name: str, principal: Principal = ADMIN) -> DatabaseInfo:
+        with self.db.read() as conn:
+            row = self._db_row(conn, name)
+            if principal.channels is None:
+                return DatabaseInfo(
+                    name,
+                    row.update_seq,
+                    row.doc_count,
+                    row.doc_del_count,
+                    row.revs_limit,
+                    row.created_at,
+                )
+            visible = self._visible_docs_subquery(row.id, principal.channels)
+            counts = conn.execute(
+                select(t.document.c.deleted, func.count(), func.max(t.document.c.seq))
+                .where(t.document.c.db_id == row.id, t.document.c.doc_id.in_(visible))
+                .group_by(t.document.c.deleted)
+            ).all()
+            live = sum(c for deleted, c, _ in counts if not deleted)
+            dead = sum(c for deleted, c, _ in counts if deleted)
+            seq = max((m for _, _, m in counts), default=0) or 0
+            return DatabaseInfo(name, seq, live, dead, row.revs_limit, row.created_at)
+
+    def _visible_docs_subquery(self, db_id: int, channels: frozenset[str]) -> Any:
+        return (
+            select(t.channel.c.doc_id)
+            .where(t.channel.c.db_id == db_id, t.channel.c.channel.in_(sorted(channels)))
+            .scalar_subquery()
+        )
+
+    def get_revs_limit(self, name: str) -> int:
+        with self.db.read() as conn:
+            return int(self._db_row(conn, name).revs_limit)
+
+    def set_revs_limit(self, name: str, limit: int) -> None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise BadRequest("revs_limit must be a positive integer")
+        with self.db.write() as conn:
+            row = self._db_row(conn, name, lock=True)
+            conn.execute(
+                update(t.database).where(t.database.c.id == row.id).values(revs_limit=limit)
+            )
+
+    # ------------------------------------------------------------------ reads
+
+    def _load_states(
+        self, conn: Connection, db_id: int, doc_ids: Iterable[str]
+    ) -> dict[str, DocState]:
+        ids = list(dict.fromkeys(doc_ids))
+        states: dict[str, DocState] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = conn.execute(
+                select(t.document).where(
+                    t.document.c.db_id == db_id, t.document.c.doc_id.in_(chunk)
+                )
+            )
+            for row in rows:
+                states[row.doc_id] = _state_from_row(row)
+        return states
+
+    def document(self, name: str, doc_id: str, principal: Principal = ADMIN) -> DocState:
+        """The state of a document the principal may see; 404 ``missing`` otherwise."""
+        with self.db.read() as conn:
+            row = self._db_row(conn, name)
+            state = self._load_states(conn, row.id, [doc_id]).get(doc_id)
+        if state is None or not principal.may_see(state.channels):
+            raise NotFound("missing")
+        return state
+
+    def documents(
+        self, name: str, doc_ids: Iterable[str], principal: Principal = ADMIN
+    ) -> dict[str, DocState]:
+        """States of the given documents the principal may see (others are absent)."""
+        with self.db.read() as conn:
+            row = self._db_row(conn, name)
+            states = self._load_states(conn, row.id, doc_ids)
+        return {k: v for k, v in states.items() if principal.may_see(v.channels)}
+
+    def revisions(
+        self, name: str, pairs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], RevisionRecord]:
+        """Stored bodies for ``(doc_id, rev)`` pairs (absent when not stored)."""
+        with self.db.read() as conn:
+            row = self._db_row(conn, name)
+            return self._load_revisions(conn, row.id, pairs)
+
+    def _load_revisions(
+        self, conn: Connection, db_id: int, pairs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], RevisionRecord]:
+        found: dict[tuple[str, str], RevisionRecord] = {}
+        unique = list(dict.fromkeys(pairs))
+        for start in range(0, len(unique), 400):
+            chunk = unique[start : start + 400]
+            rows = conn.execute(
+                select(t.revision).where(
+                    t.revision.c.db_id == db_id,
+                    tuple_(t.revision.c.doc_id, t.revision.c.rev).in_(chunk),
+                )
+            )
+            for row in rows:
+                found[(row.doc_id, row.rev)] = RevisionRecord(
+                    row.rev, row.deleted, orjson.loads(row.body), _atts_from_json(row.attachments)
+                )
+        return found
+
+    def revs_diff(
+        self, name: str, request: Mapping[str, Sequence[str]], principal: Principal = ADMIN
+    ) -> dict[str, dict[str, list[str]]]:
+        states = self.documents(name, request.keys(), principal)
+        answer: dict[str, dict[str, list[str]]] = {}
+        for doc_id, revs in request.items():
+            state = states.get(doc_id)
+            known = state.tree if state is not None else {}
+            missing = [rev for rev in dict.fromkeys(revs) if rev not in known]
+            if not missing:
+                continue
+            entry: dict[str, list[str]] = {"missing": missing}
+            if state is not None:
+                lowest = min(revtree.generation(r) for r in missing)
+                ancestors = [r for r in state.leaves() if revtree.generation(r) < lowest]
+                if ancestors:
+                    entry["possible_ancestors"] = ancestors
+            answer[doc_id] = entry
+        return answer
+
+    def changes(
+        self,
+        name: str,
+        *,
+        since: int,
+        limit: int | None,
+        descending: bool = False,
+        principal: Principal = ADMIN,
+        doc_ids: Sequence[str] | None = None,
+        match: Callable[[DocState, RevisionRecord | None], bool] | None = None,
+    ) -> tuple[list[DocState], int]:
+        """Changed documents after ``since`` in sequence order, and the feed's ``last_seq``.
+
+        ``match`` (a selector) is given the winning revision and filters while scanning.
+        """
+        with self.db.read() as conn:
+            row = self._db_row(conn, name)
+            db_id = row.id
+            base = select(t.document).where(t.document.c.db_id == db_id)
+            if principal.channels is not None:
+                base = base.where(
+                    t.document.c.doc_id.in_(self._visible_docs_subquery(db_id, principal.channels))
+                )
+            if doc_ids is not None:
+                base = base.where(t.document.c.doc_id.in_(list(doc_ids)))
+            order = t.document.c.seq.desc() if descending else t.document.c.seq
+            if descending:
+                if since > 0:
+                    base = base.where(t.document.c.seq < since)
+            else:
+                base = base.where(t.document.c.seq > since)
+            if match is None:
+                query = base.order_by(order)
+                if limit is not None:
+                    query = query.limit(limit)
+                states = [_state_from_row(r) for r in conn.execute(query)]
+                last = self._last_seq(conn, row, principal, states, limit, since, descending)
+                return states, last
+            return self._scan_matching(conn, row, base, order, since, limit, descending, match)
+
+    def _last_seq(
+        self,
+        conn: Connection,
+        db_row: Row[Any],
+        principal: Principal,
+        states: list[DocState],
+        limit: int | None,
+        since: int,
+        descending: bool,
+    ) -> int:
+        if states and (descending or (limit is not None and len(states) >= limit)):
+            return states[-1].seq
+        if principal.channels is None:
+            return int(db_row.update_seq) if not descending else 0
+        if states:
+            return states[-1].seq
+        return since if not descending else 0
+
+    def _scan_matching(
+        self,
+        conn: Connection,
+        db_row: Row[Any],
+        base: Any,
+        order: Any,
+        since: int,
+        limit: int | None,
+        descending: bool,
+        match: Callable[[DocState, RevisionRecord | None], bool],
+    ) -> tuple[list[DocState], int]:
+        matched: list[DocState] = []
+        cursor = since
+        while True:
+            query = base
+            if descending:
+                if cursor != since or since > 0:
+                    query = query.where(t.document.c.seq < cursor)
+            else:
+                query = query.where(t.document.c.seq > cursor)
+            batch = [
+                _state_from_row(r)
+                for r in conn.execute(query.order_by(order).limit(_SELECTOR_SCAN_BATCH))
+            ]
+            if not batch:
+                break
+            bodies = self._load_revisions(conn, db_row.id, [(s.doc_id, s.winner) for s in batch])
+            for state in batch:
+                cursor = state.seq
+                if match(state, bodies.get((state.doc_id, state.winner))):
+                    matched.append(state)
+                    if limit is not None and len(matched) >= limit:
+                        return matched, cursor
+            if len(batch) < _SELECTOR_SCAN_BATCH:
+                break
+        end = int(db_row.update_seq) if not descending else 0
+        return matched, max(cursor, end) if not descending else end
+
+    def all_docs(
+        self,
+        name: str,
+        *,
+        principal: Principal = ADMIN,
+        start: str | None = None,
+        end: str | None = None,
+        inclusive_end: bool = True,
+        descending: bool = False,
+        limit: int | None = None,
+        skip: int = 0,
+    ) -> tuple[list[DocState], int]:
+        """Live documents in id order within the range, and ``total_rows``."""
+        with self.db.read() as conn:
+            row = self._db_row(conn, name)
+            doc = t.document.c
+            query = select(t.document).where(doc.db_id == row.id, doc.deleted.is_(False))
+            count_query = select(func.count()).select_from(t.document)
+            count_query = count_query.where(doc.db_id == row.id, doc.deleted.is_(False))
+            if principal.channels is not None:
+                visible = self._visible_docs_subquery(row.id, principal.channels)
+                query = query.where(doc.doc_id.in_(visible))
+                count_query = count_query.where(doc.doc_id.in_(visible))
+                total = int(conn.execute(count_query).scalar_one())
+            else:
+                total = int(row.doc_count)
+            low, high = (end, start) if descending else (start, end)
+            if low is not None:
+                query = query.where(
+                    doc.doc_id >= low if (inclusive_end or not descending) else doc.doc_id > low
+                )
+            if high is not None:
+                query = query.where(
+                    doc.doc_id <= high if (inclusive_end or descending) else doc.doc_id < high
+                )
+            query = query.order_by(doc.doc_id.desc() if descending else doc.doc_id)
+            if skip:
+                query = query.offset(skip)
+            if limit is not None:
+                query = query.limit(limit)
+            return [_state_from_row(r) for r in conn.execute(query)], total
+
+    # ------------------------------------------------------------------ writes
+
+    def resolve_attachment_bytes(self, docs: Iterable[IncomingDoc]) -> None:
+        """Write inline attachment bytes to the blob store (durably) before the transaction."""
+        for doc in docs:
+            for att in (doc.attachments or {}).values():
+                if att.data is not None and att.resolved is None:
+                    info = self.blobs.put(att.data)
+                    att.resolved = StoredAttachment(
+                        att.content_type,
+                        info.length,
+                        info.md5_digest,
+                        info.sha256,
+                        revpos=att.revpos or 0,
+                    )
+                    att.data = None
+
+    def bulk_docs(
+        self,
+        name: str,
+        docs: Sequence[IncomingDoc | CouchError],
+        *,
+        new_edits: bool = True,
+        principal: Principal = ADMIN,
+    ) -> list[WriteResult]:
+        """Apply a batch; each document succeeds or fails on its own, in one transaction."""
+        self.resolve_attachment_bytes(d for d in docs if isinstance(d, IncomingDoc))
+        with self.db.write() as conn:
+            db_row = self._db_row(conn, name, lock=True)
+            batch = _Batch(self, conn, db_row, principal, new_edits)
+            batch.prefetch(d.doc_id for d in docs if isinstance(d, IncomingDoc))
+            results = [batch.apply(doc) for doc in docs]
+            batch.flush()
+        if batch.changed:
+            self.notifier.notify(name)
+        return results
+
+    # ------------------------------------------------------------------ _local documents
+
+    def get_local(self, name: str, doc_id: str, principal: Principal = ADMIN) -> dict[str, Any]:
+        with self.db.read() as conn:
+            db_row = self._db_row(conn, name)
+            row = conn.execute(
+                select(t.local).where(
+                    t.local.c.db_id == db_row.id, t.local.c.doc_id == _local_key(doc_id, principal)
+                )
+            ).first()
+        if row is None:
+            raise NotFound("missing")
+        body: dict[str, Any] = orjson.loads(row.body)
+        return {"_id": doc_id, "_rev": f"0-{row.rev}", **body}
+
+    def put_local(
+        self,
+        name: str,
+        doc_id: str,
+        body: Mapping[str, Any],
+        rev: str | None,
+        principal: Principal = ADMIN,
+        *,
+        delete_it: bool = False,
+    ) -> str:
+        key = _local_key(doc_id, principal)
+        with self.db.write() as conn:
+            db_row = self._db_row(conn, name, lock=True)
+            where = and_(t.local.c.db_id == db_row.id, t.local.c.doc_id == key)
+            current = conn.execute(select(t.local.c.rev).where(where)).scalar()
+            if current is not None and rev is not None and rev != f"0-{current}":
+                raise Conflict()
+            if current is None and rev is not None and rev not in ("0-0", "0"):
+                if delete_it:
+                    raise NotFound("missing")
+                raise Conflict()
+            if delete_it:
+                if current is None:
+                    raise NotFound("missing")
+                if rev is None:
+                    raise Conflict()
+                conn.execute(delete(t.local).where(where))
+                return "0-0"
+            clean = {k: v for k, v in body.items() if not k.startswith("_")}
+            text = orjson.dumps(clean).decode()
+            if current is None:
+                conn.execute(insert(t.local).values(db_id=db_row.id, doc_id=key, rev=1, body=text))
+                return "0-1"
+            conn.execute(update(t.local).where(where).values(rev=current + 1, body=text))
+            return f"0-{current + 1}"
+
+    # ------------------------------------------------------------------ maintenance
+
+    def compact(self, name: str, *, extra_referenced: Iterable[str] = ()) -> int:
+        """Drop bodies of non-leaf revisions, then blobs no revision refers to.
+
+        Returns the number of blobs removed. ``extra_referenced`` protects blobs the layers
+        above still need (e.g. finished uploads not yet attached to a document).
+        """
+        with self.db.write() as conn:
+            db_row = self._db_row(conn, name, lock=True)
+            doomed: list[dict[str, Any]] = []
+            for row in conn.execute(
+                select(t.document.c.doc_id, t.document.c.tree).where(
+                    t.document.c.db_id == db_row.id
+                )
+            ):
+                tree = _tree_from_json(row.tree)
+                leaves = set(revtree.leaves(tree))
+                doomed.extend(
+                    {"d": db_row.id, "i": row.doc_id, "r": rev} for rev in tree if rev not in leaves
+                )
+            if doomed:
+                conn.execute(
+                    delete(t.revision).where(
+                        t.revision.c.db_id == bindparam("d"),
+                        t.revision.c.doc_id == bindparam("i"),
+                        t.revision.c.rev == bindparam("r"),
+                    ),
+                    doomed,
+                )
+        return self.collect_garbage(extra_referenced)
+
+    def referenced_blobs(self) -> set[str]:
+        referenced: set[str] = set()
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(t.revision.c.attachments).where(t.revision.c.attachments.is_not(None))
+            )
+            for (text,) in rows:
+                referenced.update(att.sha256 for att in _atts_from_json(text).values())
+        return referenced
+
+    def collect_garbage(self, extra_referenced: Iterable[str] = ()) -> int:
+        return self.blobs.remove_unreferenced(self.referenced_blobs() | set(extra_referenced))
+
+
+def _local_key(doc_id: str, principal: Principal) -> str:
+    """``_local`` documents live in a namespace of their own per non-admin principal."""
+    return doc_id if principal.channels is None else f"{principal.name}\x1f{doc_id}"
+
+
+class _Batch:
+    """Applies the documents of one ``_bulk_docs`` inside its write transaction."""
+
+    def __init__(
+        self,
+        store: Store,
+        conn: Connection,
+        db_row: Row[Any],
+        principal: Principal,
+        new_edits: bool,
+    ) -> None:
+        self.store = store
+        self.conn = conn
+        self.db_row = db_row
+        self.db_id: int = db_row.id
+        self.revs_limit: int = db_row.revs_limit
+        self.principal = principal
+        self.new_edits = new_edits
+        self.pending: dict[str, _PendingDoc] = {}
+        self.new_revisions: dict[tuple[str, str], RevisionRecord] = {}
+        self.changed: list[str] = []
+
+    def apply(self, doc: IncomingDoc | CouchError) -> WriteResult:
+        if isinstance(doc, CouchError):
+            return WriteResult(getattr(doc, "doc_id", "") or "", error=doc)
+        try:
+            return self._apply(doc)
+        except CouchError as exc:
+            return WriteResult(doc.doc_id, error=exc)
+
+    def _pending_for(self, doc_id: str) -> _PendingDoc:
+        entry = self.pending.get(doc_id)
+        if entry is None:
+            state = self.store._load_states(self.conn, self.db_id, [doc_id]).get(doc_id)
+            entry = _PendingDoc(
+                state, dict(state.tree) if state else {}, state.channels if state else frozenset()
+            )
+            self.pending[doc_id] = entry
+        return entry
+
+    def prefetch(self, doc_ids: Iterable[str]) -> None:
+        missing = [d for d in doc_ids if d not in self.pending]
+        states = self.store._load_states(self.conn, self.db_id, missing)
+        for doc_id in missing:
+            state = states.get(doc_id)
+            self.pending[doc_id] = _PendingDoc(
+                state, dict(state.tree) if state else {}, state.channels if state else frozenset()
+            )
+
+    def _revision(self, doc_id: str, rev: str) -> RevisionRecord | None:
+        key = (doc_id, rev)
+        if key in self.new_revisions:
+            return self.new_revisions[key]
+        return self.store._load_revisions(self.conn, self.db_id, [key]).get(key)
+
+    def _apply(self, doc: IncomingDoc) -> WriteResult:
+        entry = self._pending_for(doc.doc_id)
+        if entry.old is not None and not self.principal.may_see(entry.old.channels):
+            # Invisible documents answer as if absent: a write to one cannot succeed.
+            raise Forbidden(f"not_owner: document {doc.doc_id} belongs to another principal")
+        tree = entry.tree
+        if self.new_edits:
+            return self._apply_edit(doc, entry, tree)
+        return self._apply_replicated(doc, entry, tree)
+
+    def _apply_edit(
+        self, doc: IncomingDoc, entry: _PendingDoc, tree: dict[str, RevNode]
+    ) -> WriteResult:
+        if not tree:
+            if doc.rev is not None:
+                raise Conflict()
+            parent = None
+        else:
+            winner = revtree.winning_rev(tree)
+            if doc.rev is None:
+                if not tree[winner].deleted:
+                    raise Conflict()
+                parent = winner
+            else:
+                if doc.rev not in tree or not revtree.is_leaf(tree, doc.rev):
+                    raise Conflict()
+                parent = doc.rev
+        parent_gen = revtree.generation(parent) if parent else 0
+        atts = self._resolve_attachments(doc, [parent] if parent else [], parent_gen + 1)
+        rev = new_rev(parent, doc.deleted, doc.body, {n: a.digest for n, a in atts.items()})
+        path = [rev, parent] if parent else [rev]
+        return self._store_revision(doc, entry, path, rev, atts)
+
+    def _apply_replicated(
+        self, doc: IncomingDoc, entry: _PendingDoc, tree: dict[str, RevNode]
+    ) -> WriteResult:
+        assert doc.path is not None
+        rev = doc.path[0]
+        if rev in tree:
+            return WriteResult(doc.doc_id, rev=rev)
+        atts = self._resolve_attachments(doc, doc.path[1:], revtree.generation(rev))
+        return self._store_revision(doc, entry, doc.path, rev, atts)
+
+    def _resolve_attachments(
+        self, doc: IncomingDoc, ancestors: Sequence[str], generation: int
+    ) -> dict[str, StoredAttachment]:
+        if doc.deleted and self.new_edits:
+            return {}
+        resolved: dict[str, StoredAttachment] = {}
+        previous: dict[str, StoredAttachment] | None = None
+        for name, att in (doc.attachments or {}).items():
+            if att.stub:
+                if previous is None:
+                    previous = self._ancestor_attachments(doc.doc_id, ancestors)
+                found = previous.get(name)
+                if found is None or (att.digest is not None and att.digest != found.digest):
+                    raise PreconditionFailed(
+                        f"Invalid attachment stub in {doc.doc_id} for {name}", error="missing_stub"
+                    )
+                resolved[name] = found
+            elif att.resolved is not None:
+                revpos = att.revpos if (not self.new_edits and att.revpos) else generation
+                stored = att.resolved
+                resolved[name] = StoredAttachment(
+                    stored.content_type, stored.length, stored.digest, stored.sha256, revpos
+                )
+            else:
+                raise BadRequest(f"Attachment {name} of {doc.doc_id} has no data")
+        return resolved
+
+    def _ancestor_attachments(
+        self, doc_id: str, ancestors: Sequence[str]
+    ) -> dict[str, StoredAttachment]:
+        for rev in ancestors:
+            record = self._revision(doc_id, rev)
+            if record is not None:
+                return record.attachments
+        return {}
+
+    def _store_revision(
+        self,
+        doc: IncomingDoc,
+        entry: _PendingDoc,
+        path: Sequence[str],
+        rev: str,
+        atts: dict[str, StoredAttachment],
+    ) -> WriteResult:
+        new_tree, outcome = revtree.merge_path(entry.tree, path, doc.deleted, self.revs_limit)
+        if outcome is MergeOutcome.INTERNAL_NODE:
+            return WriteResult(doc.doc_id, rev=rev)
+        full_doc = self._full_doc(doc, rev, atts)
+        policy = self.store.write_policy
+        if policy is not None:
+            old_doc = self._winning_doc(doc.doc_id, entry)
+            policy.check_write(
+                self.principal,
+                full_doc,
+                old_doc,
+                WriteContext(self.conn, self.db_row.name, self.new_edits),
+            )
+        channels = entry.channels
+        if self.store.channel_function is not None:
+            channels = channels | self.store.channel_function(full_doc)
+        if self.principal.channels is not None and not self.principal.may_see(channels):
+            raise Forbidden("not_owner: the document would not be in any of your channels")
+        entry.removed_revs |= set(entry.tree) - set(new_tree)
+        entry.tree = new_tree
+        entry.channels = channels
+        self.new_revisions[(doc.doc_id, rev)] = RevisionRecord(rev, doc.deleted, doc.body, atts)
+        if doc.doc_id not in self.changed:
+            self.changed.append(doc.doc_id)
+        return WriteResult(doc.doc_id, rev=rev, changed=True)
+
+    def _full_doc(
+        self, doc: IncomingDoc, rev: str, atts: Mapping[str, StoredAttachment]
+    ) -> dict[str, Any]:
+        full: dict[str, Any] = {"_id": doc.doc_id, "_rev": rev, **doc.body}
+        if doc.deleted:
+            full["_deleted"] = True
+        if atts:
+            full["_attachments"] = {
+                name: {
+                    "content_type": a.content_type,
+                    "digest": a.digest,
+                    "length": a.length,
+                    "revpos": a.revpos,
+                    "stub": True,
+                    "sha256": a.sha256,
+                }
+                for name, a in atts.items()
+            }
+        return full
+
+    def _winning_doc(self, doc_id: str, entry: _PendingDoc) -> dict[str, Any] | None:
+        if not entry.tree:
+            return None
+        winner = revtree.winning_rev(entry.tree)
+        record = self._revision(doc_id, winner)
+        if record is None:
+            return None
+        incoming = IncomingDoc(doc_id, winner, None, record.deleted, record.body, None)
+        return self._full_doc(incoming, winner, record.attachments)
+
+    def flush(self) -> None:
+        if not self.changed:
+            return
+        conn, db_id = self.conn, self.db_id
+        count = len(self.changed)
+        base_seq = (
+            int(
+                conn.execute(
+                    update(t.database)
+                    .where(t.database.c.id == db_id)
+                    .values(update_seq=t.database.c.update_seq + count)
+                    .returning(t.database.c.update_seq)
+                ).scalar_one()
+            )
+            - count
+        )
+        live_delta = dead_delta = 0
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        channel_rows: list[dict[str, Any]] = []
+        stemmed: list[dict[str, Any]] = []
+        for offset, doc_id in enumerate(self.changed, start=1):
+            entry = self.pending[doc_id]
+            winner = revtree.winning_rev(entry.tree)
+            deleted = entry.tree[winner].deleted
+            values = {
+                "db_id": db_id,
+                "doc_id": doc_id,
+                "seq": base_seq + offset,
+                "winner": winner,
+                "deleted": deleted,
+                "tree": _tree_to_json(entry.tree),
+                "channels": orjson.dumps(sorted(entry.channels)).decode()
+                if entry.channels
+                else None,
+            }
+            if entry.old is None:
+                inserts.append(values)
+            else:
+                updates.append({**values, "k_db": db_id, "k_doc": doc_id})
+                if entry.old.deleted:
+                    dead_delta -= 1
+                else:
+                    live_delta -= 1
+            if deleted:
+                dead_delta += 1
+            else:
+                live_delta += 1
+            channel_rows.extend(
+                {"db_id": db_id, "channel": c, "seq": base_seq + offset, "doc_id": doc_id}
+                for c in entry.channels
+            )
+            stemmed.extend({"d": db_id, "i": doc_id, "r": r} for r in entry.removed_revs)
+        revision_rows = [
+            {
+                "db_id": db_id,
+                "doc_id": doc_id,
+                "rev": rev,
+                "deleted": rec.deleted,
+                "body": orjson.dumps(rec.body).decode(),
+                "attachments": _atts_to_json(rec.attachments),
+            }
+            for (doc_id, rev), rec in self.new_revisions.items()
+            if rev in self.pending[doc_id].tree
+        ]
+        if stemmed:
+            conn.execute(
+                delete(t.revision).where(
+                    t.revision.c.db_id == bindparam("d"),
+                    t.revision.c.doc_id == bindparam("i"),
+                    t.revision.c.rev == bindparam("r"),
+                ),
+                stemmed,
+            )
+        if revision_rows:
+            conn.execute(insert(t.revision), revision_rows)
+        if inserts:
+            conn.execute(insert(t.document), inserts)
+        if updates:
+            conn.execute(
+                update(t.document)
+                .where(
+                    t.document.c.db_id == bindparam("k_db"),
+                    t.document.c.doc_id == bindparam("k_doc"),
+                )
+                .values(
+                    seq=bindparam("n_seq"),
+                    winner=bindparam("n_winner"),
+                    deleted=bindparam("n_deleted"),
+                    tree=bindparam("n_tree"),
+                    channels=bindparam("n_channels"),
+                ),
+                [
+                    {
+                        "k_db": u["k_db"],
+                        "k_doc": u["k_doc"],
+                        "n_seq": u["seq"],
+                        "n_winner": u["winner"],
+                        "n_deleted": u["deleted"],
+                        "n_tree": u["tree"],
+                        "n_channels": u["channels"],
+                    }
+                    for u in updates
+                ],
+            )
+        updated_with_channels = [e for e in self.changed if self.pending[e].old is not None]
+        if self.store.channel_function is not None and updated_with_channels:
+            conn.execute(
+                delete(t.channel).where(
+                    t.channel.c.db_id == db_id, t.channel.c.doc_id.in_(updated_with_channels)
+                )
+            )
+        if channel_rows:
+            conn.execute(insert(t.channel), channel_rows)
+        conn.execute(
+            update(t.database)
+            .where(t.database.c.id == db_id)
+            .values(
+                doc_count=t.database.c.doc_count + live_delta,
+                doc_del_count=t.database.c.doc_del_count + dead_delta,
+            )
+        )
