@@ -212,7 +212,11 @@ def merge_path(
 
 
 def stem(tree: RevTree, revs_limit: int) -> dict[str, RevNode]:
-    """Keep only the ``revs_limit`` newest revisions on the path to each leaf."""
+    """Keep only the ``revs_limit`` newest revisions on the path to each leaf.
+
+    As ``couch_key_tree:stem/2`` does: a revision within ``revs_limit`` of any leaf stays, linked
+    to its parent if that stays too.
+    """
     if revs_limit < 1:
         raise ValueError("revs_limit must be at least 1")
     if len(tree) <= revs_limit:  # no path to a leaf can be longer than the whole tree

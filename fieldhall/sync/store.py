@@ -551,7 +551,9 @@ class Store:
             db_row = self._db_row(conn, name, lock=True)
             where = and_(t.local.c.db_id == db_row.id, t.local.c.doc_id == key)
             current = conn.execute(select(t.local.c.rev).where(where)).scalar()
-            if current is not None and rev is not None and rev != f"0-{current}":
+            if current is not None and not delete_it and rev != f"0-{current}":
+                raise Conflict()
+            if current is not None and delete_it and rev is not None and rev != f"0-{current}":
                 raise Conflict()
             if current is None and rev is not None and rev not in ("0-0", "0"):
                 if delete_it:

@@ -1,0 +1,311 @@
+"""Behaviour every store backend must show; run on SQLite (tests/unit/sync/test_store.py) and
+on PostgreSQL (tests/pg/test_store_pg.py) with their own ``store`` fixture."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from fieldhall.sync import revtree
+from fieldhall.sync.documents import IncomingDoc, parse_incoming
+from fieldhall.sync.errors import Conflict, Forbidden, NotFound, PreconditionFailed
+from fieldhall.sync.policy import Principal, WriteContext
+from fieldhall.sync.store import Store
+
+
+def edit(store: Store, db: str, raw: dict[str, Any]) -> str:
+    result = store.bulk_docs(db, [parse_incoming(raw, new_edits=True)])[0]
+    if result.error is not None:
+        raise result.error
+    assert result.rev is not None
+    return result.rev
+
+
+def replicate(store: Store, db: str, raw: dict[str, Any]) -> None:
+    result = store.bulk_docs(db, [parse_incoming(raw, new_edits=False)], new_edits=False)[0]
+    if result.error is not None:
+        raise result.error
+
+
+def body_of(store: Store, db: str, doc_id: str, rev: str) -> dict[str, Any]:
+    return store.revisions(db, [(doc_id, rev)])[(doc_id, rev)].body
+
+
+def test_database_lifecycle(store: Store) -> None:
+    assert store.create_database("db1")
+    with pytest.raises(PreconditionFailed):
+        store.create_database("db1")
+    assert "db1" in store.database_names()
+    store.delete_database("db1")
+    assert not store.database_exists("db1")
+    with pytest.raises(NotFound):
+        store.info("db1")
+
+
+def test_updates_need_the_current_leaf(store: Store) -> None:
+    store.create_database("db")
+    rev1 = edit(store, "db", {"_id": "a", "v": 1})
+    rev2 = edit(store, "db", {"_id": "a", "_rev": rev1, "v": 2})
+    assert revtree.generation(rev2) == 2
+    with pytest.raises(Conflict):
+        edit(store, "db", {"_id": "a", "_rev": rev1, "v": 3})
+    with pytest.raises(Conflict):
+        edit(store, "db", {"_id": "a", "v": 3})
+    state = store.document("db", "a")
+    assert state.winner == rev2 and not state.deleted
+    assert body_of(store, "db", "a", rev2) == {"v": 2}
+
+
+def test_same_edit_gives_the_same_rev_on_two_stores(store: Store) -> None:
+    store.create_database("x1")
+    store.create_database("x2")
+    assert edit(store, "x1", {"_id": "a", "v": 1}) == edit(store, "x2", {"_id": "a", "v": 1})
+
+
+def test_delete_then_recreate_extends_the_deleted_branch(store: Store) -> None:
+    store.create_database("db")
+    rev1 = edit(store, "db", {"_id": "a"})
+    rev2 = edit(store, "db", {"_id": "a", "_rev": rev1, "_deleted": True})
+    info = store.info("db")
+    assert (info.doc_count, info.doc_del_count) == (0, 1)
+    rev3 = edit(store, "db", {"_id": "a", "v": "again"})
+    assert revtree.generation(rev3) == 3
+    assert store.document("db", "a").tree[rev3].parent == rev2
+    assert (store.info("db").doc_count, store.info("db").doc_del_count) == (1, 0)
+
+
+def test_replicated_branches_become_conflicts_with_couchdb_winner(store: Store) -> None:
+    store.create_database("db")
+    replicate(store, "db", {"_id": "c", "_rev": "1-a", "v": 0})
+    replicate(
+        store, "db", {"_id": "c", "_rev": "2-b", "_revisions": {"start": 2, "ids": ["b", "a"]}}
+    )
+    replicate(
+        store, "db", {"_id": "c", "_rev": "2-c", "_revisions": {"start": 2, "ids": ["c", "a"]}}
+    )
+    replicate(
+        store,
+        "db",
+        {
+            "_id": "c",
+            "_rev": "3-d",
+            "_deleted": True,
+            "_revisions": {"start": 3, "ids": ["d", "c", "a"]},
+        },
+    )
+    state = store.document("db", "c")
+    # The deleted leaf 3-d loses to the live 2-b despite its higher generation.
+    assert state.winner == "2-b"
+    assert revtree.conflicts(state.tree) == []
+    assert revtree.deleted_conflicts(state.tree) == ["3-d"]
+    seq = state.seq
+    replicate(
+        store, "db", {"_id": "c", "_rev": "2-b", "_revisions": {"start": 2, "ids": ["b", "a"]}}
+    )
+    assert store.document("db", "c").seq == seq, "re-sending a known revision must not bump seq"
+
+
+def test_revs_limit_stems_history(store: Store) -> None:
+    store.create_database("db")
+    store.set_revs_limit("db", 5)
+    rev = edit(store, "db", {"_id": "s", "n": 0})
+    for n in range(1, 20):
+        rev = edit(store, "db", {"_id": "s", "_rev": rev, "n": n})
+    state = store.document("db", "s")
+    assert len(state.tree) == 5
+    assert revtree.revisions_of(state.tree, rev)["start"] == 20
+    assert body_of(store, "db", "s", rev) == {"n": 19}
+
+
+def test_changes_since_limit_descending_and_doc_ids(store: Store) -> None:
+    store.create_database("db")
+    for i in range(10):
+        edit(store, "db", {"_id": f"d{i}"})
+    rev = store.document("db", "d3").winner
+    edit(store, "db", {"_id": "d3", "_rev": rev, "again": True})
+    states, last = store.changes("db", since=0, limit=None)
+    assert [s.doc_id for s in states] == [f"d{i}" for i in range(10) if i != 3] + ["d3"]
+    assert last == 11
+    page, last_page = store.changes("db", since=0, limit=4)
+    assert len(page) == 4 and last_page == page[-1].seq
+    rest, _ = store.changes("db", since=last_page, limit=None)
+    assert {s.doc_id for s in page} | {s.doc_id for s in rest} == {f"d{i}" for i in range(10)}
+    down, _ = store.changes("db", since=0, limit=3, descending=True)
+    assert [s.doc_id for s in down] == ["d3", "d9", "d8"]
+    only, _ = store.changes("db", since=0, limit=None, doc_ids=["d1", "d5", "nope"])
+    assert [s.doc_id for s in only] == ["d1", "d5"]
+
+
+def test_all_docs_ranges(store: Store) -> None:
+    store.create_database("db")
+    for doc_id in ["b", "a", "d", "c", "é", "Z"]:
+        edit(store, "db", {"_id": doc_id})
+    rev = store.document("db", "d").winner
+    edit(store, "db", {"_id": "d", "_rev": rev, "_deleted": True})
+    rows, total = store.all_docs("db")
+    assert [s.doc_id for s in rows] == ["Z", "a", "b", "c", "é"]  # byte order
+    assert total == 5
+    rows, _ = store.all_docs("db", start="a", end="c", inclusive_end=False)
+    assert [s.doc_id for s in rows] == ["a", "b"]
+    rows, _ = store.all_docs("db", start="c", end="a", descending=True, limit=2)
+    assert [s.doc_id for s in rows] == ["c", "b"]
+    rows, _ = store.all_docs("db", skip=1, limit=2)
+    assert [s.doc_id for s in rows] == ["a", "b"]
+
+
+def test_revs_diff_reports_missing_and_possible_ancestors(store: Store) -> None:
+    store.create_database("db")
+    rev1 = edit(store, "db", {"_id": "a"})
+    diff = store.revs_diff("db", {"a": [rev1, "2-x", "3-y"], "b": ["1-z"]})
+    assert diff == {
+        "a": {"missing": ["2-x", "3-y"], "possible_ancestors": [rev1]},
+        "b": {"missing": ["1-z"]},
+    }
+
+
+def test_local_documents_are_private_and_not_in_feeds(store: Store) -> None:
+    store.create_database("db")
+    rev = store.put_local("db", "_local/cp", {"seq": 1}, None)
+    assert rev == "0-1"
+    with pytest.raises(Conflict):
+        store.put_local("db", "_local/cp", {"seq": 2}, None)
+    assert store.put_local("db", "_local/cp", {"seq": 2}, "0-1") == "0-2"
+    device = Principal("device-1", frozenset({"agent:1"}))
+    with pytest.raises(NotFound):
+        store.get_local("db", "_local/cp", device)
+    store.put_local("db", "_local/cp", {"mine": True}, None, device)
+    assert store.get_local("db", "_local/cp", device)["mine"] is True
+    assert store.get_local("db", "_local/cp")["seq"] == 2
+    assert store.changes("db", since=0, limit=None)[0] == []
+    assert store.all_docs("db")[0] == []
+
+
+def test_attachments_are_shared_between_revisions_and_compacted(store: Store) -> None:
+    import base64
+
+    store.create_database("db")
+    data = base64.b64encode(b"photo bytes" * 100).decode()
+    rev1 = edit(
+        store,
+        "db",
+        {"_id": "p", "_attachments": {"a.jpg": {"content_type": "image/jpeg", "data": data}}},
+    )
+    rev2 = edit(
+        store, "db", {"_id": "p", "_rev": rev1, "v": 2, "_attachments": {"a.jpg": {"stub": True}}}
+    )
+    atts = store.revisions("db", [("p", rev2)])[("p", rev2)].attachments
+    assert atts["a.jpg"].revpos == 1 and atts["a.jpg"].length == 1100
+    sha = atts["a.jpg"].sha256
+    assert store.blobs.read(sha) == b"photo bytes" * 100
+    with pytest.raises(PreconditionFailed):
+        edit(store, "db", {"_id": "p", "_rev": rev2, "_attachments": {"b.jpg": {"stub": True}}})
+    edit(store, "db", {"_id": "p", "_rev": rev2, "v": 3})  # drops the attachment
+    assert store.blobs.exists(sha)
+    store.compact("db")
+    assert not store.blobs.exists(sha)
+    assert ("p", rev1) not in store.revisions("db", [("p", rev1)])
+
+
+class _OnlyOwnDocs:
+    def check_write(
+        self,
+        principal: Principal,
+        new_doc: Mapping[str, Any],
+        old_doc: Mapping[str, Any] | None,
+        context: WriteContext,
+    ) -> None:
+        if new_doc.get("owner") != principal.name:
+            raise Forbidden("not_owner: owner must be you")
+
+
+def test_channels_and_policy_restrict_every_path(store: Store) -> None:
+    store.channel_function = lambda doc: frozenset({f"agent:{doc.get('owner')}"})
+    store.write_policy = _OnlyOwnDocs()
+    bob = Principal("bob", frozenset({"agent:bob"}))
+    alice = Principal("alice", frozenset({"agent:alice"}))
+    store.create_database("db")
+    results = store.bulk_docs(
+        "db",
+        [
+            parse_incoming({"_id": "b1", "owner": "bob"}, new_edits=True),
+            parse_incoming({"_id": "x1", "owner": "alice"}, new_edits=True),
+            parse_incoming({"_id": "b2", "owner": "bob"}, new_edits=True),
+        ],
+        principal=bob,
+    )
+    assert [r.error is None for r in results] == [True, False, True]
+    assert results[1].error is not None and results[1].error.reason.startswith("not_owner")
+    store.bulk_docs(
+        "db", [parse_incoming({"_id": "a1", "owner": "alice"}, new_edits=True)], principal=alice
+    )
+    assert [s.doc_id for s in store.changes("db", since=0, limit=None, principal=bob)[0]] == [
+        "b1",
+        "b2",
+    ]
+    assert [s.doc_id for s in store.all_docs("db", principal=alice)[0]] == ["a1"]
+    assert store.info("db", bob).doc_count == 2
+    with pytest.raises(NotFound):
+        store.document("db", "a1", bob)
+    assert store.documents("db", ["a1", "b1"], bob).keys() == {"b1"}
+    assert store.revs_diff("db", {"a1": [store.document("db", "a1").winner]}, bob) != {}
+    # Bob cannot overwrite Alice's document even if he guesses its rev.
+    a1_rev = store.document("db", "a1").winner
+    raw = {"_id": "a1", "_rev": a1_rev, "owner": "bob"}
+    result = store.bulk_docs("db", [parse_incoming(raw, new_edits=True)], principal=bob)[0]
+    assert isinstance(result.error, Forbidden)
+    assert store.document("db", "a1").winner == a1_rev
+
+
+def test_concurrent_writers_never_make_a_reader_skip(store: Store) -> None:
+    """Sequences follow commit order: a reader following `since` sees every document."""
+    store.create_database("db")
+    writers, per_writer = 4, 40
+    seen: set[str] = set()
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            for i in range(per_writer):
+                docs = [parse_incoming({"_id": f"w{n}-{i}-{k}"}, new_edits=True) for k in range(3)]
+                assert all(r.error is None for r in store.bulk_docs("db", docs))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def read() -> None:
+        since = 0
+        while True:
+            finished = done.is_set()
+            states, _ = store.changes("db", since=since, limit=50)
+            seen.update(s.doc_id for s in states)
+            since = states[-1].seq if states else since
+            if finished and not states:
+                return
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    reader = threading.Thread(target=read)
+    reader.start()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    done.set()
+    reader.join(timeout=120)
+    assert not errors
+    assert len(seen) == writers * per_writer * 3
+    info = store.info("db")
+    assert info.update_seq == writers * per_writer * 3 and info.doc_count == info.update_seq
+
+
+def test_new_docs_in_one_batch_with_same_id_conflict(store: Store) -> None:
+    store.create_database("db")
+    docs: list[IncomingDoc] = [
+        parse_incoming({"_id": "same", "v": 1}, new_edits=True),
+        parse_incoming({"_id": "same", "v": 2}, new_edits=True),
+    ]
+    results = store.bulk_docs("db", docs)
+    assert results[0].error is None
+    assert isinstance(results[1].error, Conflict)
