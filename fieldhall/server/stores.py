@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fieldhall.sync.blobs import BlobStore
+from fieldhall.sync.changes import ChangeNotifier, PostgresListener
 from fieldhall.sync.connection import Database, create_store_engine
 from fieldhall.sync.store import Store
 
@@ -14,4 +15,9 @@ __all__ = ["open_store"]
 def open_store(settings: Settings) -> Store:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_store_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
-    return Store(Database(engine), BlobStore(settings.blob_dir))
+    notifier = ChangeNotifier()
+    if engine.dialect.name == "postgresql":
+        # Several app workers share the database: wake every worker's feeds on commit.
+        conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        PostgresListener(conninfo, notifier).start()
+    return Store(Database(engine), BlobStore(settings.blob_dir), notifier=notifier)

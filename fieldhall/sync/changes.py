@@ -50,3 +50,47 @@ class ChangeNotifier:
                 self._waiters[database].discard(key)
                 if not self._waiters[database]:
                     del self._waiters[database]
+
+
+NOTIFY_CHANNEL = "fieldhall_sync"
+
+
+class PostgresListener:
+    """Bridges PostgreSQL ``LISTEN/NOTIFY`` to a :class:`ChangeNotifier`, so a write on one
+    server process wakes the waiting feeds of every process at once.
+
+    Writers send ``pg_notify('fieldhall_sync', <database name>)`` inside their transaction;
+    PostgreSQL delivers it only when that transaction commits.
+    """
+
+    def __init__(self, conninfo: str, notifier: ChangeNotifier) -> None:
+        self.conninfo = conninfo
+        self.notifier = notifier
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pg-listen", daemon=True)
+        self._ready = threading.Event()
+
+    def start(self) -> PostgresListener:
+        self._thread.start()
+        self._ready.wait(timeout=10)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        import psycopg
+
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self._ready.set()
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=0.5):
+                            self.notifier.notify(note.payload)
+            except psycopg.Error:
+                self._ready.set()
+                # The database went away; feeds still poll. Try again shortly.
+                self._stop.wait(1.0)

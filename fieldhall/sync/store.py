@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, text, tuple_, update
 from sqlalchemy.engine import Connection, Row
 
 from . import revtree
 from . import tables as t
 from .blobs import BlobStore
-from .changes import ChangeNotifier
+from .changes import NOTIFY_CHANNEL, ChangeNotifier
 from .connection import Database
 from .documents import IncomingDoc, StoredAttachment
 from .errors import BadRequest, Conflict, CouchError, Forbidden, NotFound, PreconditionFailed
@@ -937,6 +937,11 @@ class _Batch:
             )
         if channel_rows:
             conn.execute(insert(t.channel), channel_rows)
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                text("SELECT pg_notify(:channel, :db)"),
+                {"channel": NOTIFY_CHANNEL, "db": self.db_row.name},
+            )
         conn.execute(
             update(t.database)
             .where(t.database.c.id == db_id)
