@@ -220,6 +220,14 @@ class _OnlyOwnDocs:
         if new_doc.get("owner") != principal.name:
             raise Forbidden("not_owner: owner must be you")
 
+    def after_write(
+        self, principal: Principal, new_doc: Mapping[str, Any], context: WriteContext
+    ) -> None:
+        self.stored.append(new_doc["_id"])
+
+    def __init__(self) -> None:
+        self.stored: list[str] = []
+
 
 def test_channels_and_policy_restrict_every_path(store: Store) -> None:
     store.channel_function = lambda doc: frozenset({f"agent:{doc.get('owner')}"})
@@ -237,6 +245,7 @@ def test_channels_and_policy_restrict_every_path(store: Store) -> None:
         principal=bob,
     )
     assert [r.error is None for r in results] == [True, False, True]
+    assert store.write_policy.stored == ["b1", "b2"]
     assert results[1].error is not None and results[1].error.reason.startswith("not_owner")
     store.bulk_docs(
         "db", [parse_incoming({"_id": "a1", "owner": "alice"}, new_edits=True)], principal=alice

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection
 
-__all__ = ["ADMIN", "ChannelFunction", "Principal", "WriteContext", "WritePolicy"]
+__all__ = ["ADMIN", "ChannelFunction", "Principal", "Unchanged", "WriteContext", "WritePolicy"]
 
 ChannelFunction = Callable[[Mapping[str, Any]], frozenset[str]]
 """Pure: a document (with ``_id``) to the channels it belongs to; evaluated at write time."""
@@ -44,6 +44,11 @@ class WriteContext:
     new_edits: bool
 
 
+class Unchanged(Exception):
+    """Raised by a policy when a write repeats what is already stored (a client's retry):
+    the write succeeds with the current revision and stores nothing."""
+
+
 class WritePolicy(Protocol):
     def check_write(
         self,
@@ -52,4 +57,11 @@ class WritePolicy(Protocol):
         old_doc: Mapping[str, Any] | None,
         context: WriteContext,
     ) -> None:
-        """Raise ``Forbidden(reason)`` to refuse ``new_doc``; ``old_doc`` is the current winner."""
+        """Raise ``Forbidden(reason)`` to refuse ``new_doc``, ``Unchanged`` for a retry;
+        ``old_doc`` is the current winner (whoever may see it). Called before the store's own
+        conflict checks; must not write anything."""
+
+    def after_write(
+        self, principal: Principal, new_doc: Mapping[str, Any], context: WriteContext
+    ) -> None:
+        """Called inside the same transaction once ``new_doc`` is going to be stored."""

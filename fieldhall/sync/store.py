@@ -29,7 +29,7 @@ from .changes import NOTIFY_CHANNEL, ChangeNotifier
 from .connection import Database
 from .documents import IncomingDoc, StoredAttachment
 from .errors import BadRequest, Conflict, CouchError, Forbidden, NotFound, PreconditionFailed
-from .policy import ADMIN, ChannelFunction, Principal, WriteContext, WritePolicy
+from .policy import ADMIN, ChannelFunction, Principal, Unchanged, WriteContext, WritePolicy
 from .revs import new_rev
 from .revtree import MergeOutcome, RevNode
 
@@ -682,46 +682,58 @@ class _Batch:
 
     def _apply(self, doc: IncomingDoc) -> WriteResult:
         entry = self._pending_for(doc.doc_id)
+        tree = entry.tree
+        conflict: Conflict | None = None
+        if self.new_edits:
+            parent, conflict = self._edit_parent(doc, tree)
+            generation = (revtree.generation(parent) if parent else 0) + 1
+            ancestors = [parent] if parent else []
+        else:
+            assert doc.path is not None
+            if doc.path[0] in tree:
+                return WriteResult(doc.doc_id, rev=doc.path[0])  # already known: a retry
+            parent, generation, ancestors = None, revtree.generation(doc.path[0]), doc.path[1:]
+        atts = self._resolve_attachments(doc, ancestors, generation)
+        if self.new_edits:
+            rev = new_rev(parent, doc.deleted, doc.body, {n: a.digest for n, a in atts.items()})
+            path = [rev, parent] if parent else [rev]
+        else:
+            assert doc.path is not None
+            rev, path = doc.path[0], doc.path
+        full_doc = self._full_doc(doc, rev, atts)
+        policy = self.store.write_policy
+        context = WriteContext(self.conn, self.db_row.name, self.new_edits)
+        if policy is not None:
+            # The policy judges first, so a refused document is refused for what it is
+            # (e.g. a forged signature), whatever the state of the tree.
+            try:
+                policy.check_write(
+                    self.principal, full_doc, self._winning_doc(doc.doc_id, entry), context
+                )
+            except Unchanged:
+                return WriteResult(doc.doc_id, rev=revtree.winning_rev(tree) if tree else rev)
         if entry.old is not None and not self.principal.may_see(entry.old.channels):
             # Invisible documents answer as if absent: a write to one cannot succeed.
             raise Forbidden(f"not_owner: document {doc.doc_id} belongs to another principal")
-        tree = entry.tree
-        if self.new_edits:
-            return self._apply_edit(doc, entry, tree)
-        return self._apply_replicated(doc, entry, tree)
+        if conflict is not None:
+            raise conflict
+        result = self._store_revision(doc, entry, path, rev, atts, full_doc)
+        if result.changed and policy is not None:
+            policy.after_write(self.principal, full_doc, context)
+        return result
 
-    def _apply_edit(
-        self, doc: IncomingDoc, entry: _PendingDoc, tree: dict[str, RevNode]
-    ) -> WriteResult:
+    def _edit_parent(
+        self, doc: IncomingDoc, tree: dict[str, RevNode]
+    ) -> tuple[str | None, Conflict | None]:
+        """The revision an edit extends, or the conflict it runs into."""
         if not tree:
-            if doc.rev is not None:
-                raise Conflict()
-            parent = None
-        else:
-            winner = revtree.winning_rev(tree)
-            if doc.rev is None:
-                if not tree[winner].deleted:
-                    raise Conflict()
-                parent = winner
-            else:
-                if doc.rev not in tree or not revtree.is_leaf(tree, doc.rev):
-                    raise Conflict()
-                parent = doc.rev
-        parent_gen = revtree.generation(parent) if parent else 0
-        atts = self._resolve_attachments(doc, [parent] if parent else [], parent_gen + 1)
-        rev = new_rev(parent, doc.deleted, doc.body, {n: a.digest for n, a in atts.items()})
-        path = [rev, parent] if parent else [rev]
-        return self._store_revision(doc, entry, path, rev, atts)
-
-    def _apply_replicated(
-        self, doc: IncomingDoc, entry: _PendingDoc, tree: dict[str, RevNode]
-    ) -> WriteResult:
-        assert doc.path is not None
-        rev = doc.path[0]
-        if rev in tree:
-            return WriteResult(doc.doc_id, rev=rev)
-        atts = self._resolve_attachments(doc, doc.path[1:], revtree.generation(rev))
-        return self._store_revision(doc, entry, doc.path, rev, atts)
+            return None, (Conflict() if doc.rev is not None else None)
+        winner = revtree.winning_rev(tree)
+        if doc.rev is None:
+            return winner, (None if tree[winner].deleted else Conflict())
+        if doc.rev not in tree or not revtree.is_leaf(tree, doc.rev):
+            return winner, Conflict()
+        return doc.rev, None
 
     def _resolve_attachments(
         self, doc: IncomingDoc, ancestors: Sequence[str], generation: int
@@ -766,20 +778,11 @@ class _Batch:
         path: Sequence[str],
         rev: str,
         atts: dict[str, StoredAttachment],
+        full_doc: dict[str, Any],
     ) -> WriteResult:
         new_tree, outcome = revtree.merge_path(entry.tree, path, doc.deleted, self.revs_limit)
         if outcome is MergeOutcome.INTERNAL_NODE:
             return WriteResult(doc.doc_id, rev=rev)
-        full_doc = self._full_doc(doc, rev, atts)
-        policy = self.store.write_policy
-        if policy is not None:
-            old_doc = self._winning_doc(doc.doc_id, entry)
-            policy.check_write(
-                self.principal,
-                full_doc,
-                old_doc,
-                WriteContext(self.conn, self.db_row.name, self.new_edits),
-            )
         channels = entry.channels
         if self.store.channel_function is not None:
             channels = channels | self.store.channel_function(full_doc)
