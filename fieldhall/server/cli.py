@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import sys
+from typing import Any
 
 import click
 import uvicorn
 
+from fieldhall.field_app_api.clock import rfc3339
+from fieldhall.field_app_api.devices import list_devices, revoke_device
+from fieldhall.field_app_api.directory import add_agent, list_agents
+from fieldhall.field_app_api.enrollment import (
+    IssuedCode,
+    enrollment_qr,
+    enrollment_uri,
+    issue_code,
+)
+from fieldhall.field_app_api.errors import FieldError
+from fieldhall.field_app_api.keys import list_signing_keys, rotate_signing_key
+from fieldhall.field_app_api.service import FieldService
+from fieldhall.field_app_api.staff import ROLES, add_staff
+
 from .app import create_app, create_couch_app
 from .settings import Settings
+from .stores import open_field
 
 __all__ = ["main"]
 
@@ -70,3 +88,240 @@ def couch_serve(
     app = create_couch_app(settings, _admin(admin))
     click.echo(f"fieldhall couch serve on http://{host}:{port}/", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _field(data_dir: str | None, database_url: str | None) -> FieldService:
+    return open_field(Settings.from_env(data_dir=data_dir, database_url=database_url))
+
+
+def _emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
+    if as_json:
+        click.echo(json.dumps(payload, ensure_ascii=False))
+    else:
+        click.echo(text)
+
+
+def _fail(exc: FieldError) -> None:
+    raise click.ClickException(f"{exc.code}: {exc.message}")
+
+
+_data_options = [
+    click.option("--data-dir", default=None, help="Data directory (FIELDHALL_DATA_DIR)."),
+    click.option("--database-url", default=None, help="SQLAlchemy URL (FIELDHALL_DATABASE_URL)."),
+]
+
+
+def data_options(fn: Any) -> Any:
+    for option in reversed(_data_options):
+        fn = option(fn)
+    return fn
+
+
+def _public_url() -> str:
+    return os.environ.get("FIELDHALL_PUBLIC_URL", "http://127.0.0.1:8000")
+
+
+@main.group()
+def agents() -> None:
+    """Grid agents and station staff, and their enrollment codes."""
+
+
+@agents.command("add")
+@click.option("--name", required=True, help="The agent's name.")
+@click.option("--grid", "grid_id", default=None, help="Grid id (created if new).")
+@click.option("--station", "station_id", default=None, help="Station id (created if new).")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@data_options
+def agents_add(
+    name: str,
+    grid_id: str | None,
+    station_id: str | None,
+    as_json: bool,
+    data_dir: str | None,
+    database_url: str | None,
+) -> None:
+    """Add an agent and print a one-time enrollment code (and its QR code on a terminal)."""
+    service = _field(data_dir, database_url)
+    try:
+        with service.session() as session:
+            agent = add_agent(session, name, grid_id=grid_id, station_id=station_id)
+            session.commit()
+            issued = issue_code(session, agent.id)
+    except FieldError as exc:
+        _fail(exc)
+    _print_code(as_json, issued)
+
+
+def _print_code(as_json: bool, issued: IssuedCode) -> None:
+    expires = rfc3339(issued.expires_at)
+    payload = {
+        "agent_id": issued.agent_id,
+        "grid_id": issued.grid_id,
+        "enrollment_code": issued.code,
+        "expires_at": expires,
+    }
+    if issued.station_id:
+        payload["station_id"] = issued.station_id
+    text = (
+        f"agent:           {issued.agent_id}\n"
+        f"grid:            {issued.grid_id or '-'}   station: {issued.station_id or '-'}\n"
+        f"enrollment code: {issued.code}   (expires {expires})\n"
+        f"enrollment URI:  {enrollment_uri(_public_url(), issued.code)}"
+    )
+    if not as_json and sys.stdout.isatty():
+        text += "\n" + enrollment_qr(_public_url(), issued.code)
+    _emit(as_json, payload, text)
+
+
+@agents.command("code")
+@click.argument("agent_id")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@data_options
+def agents_code(
+    agent_id: str, as_json: bool, data_dir: str | None, database_url: str | None
+) -> None:
+    """Issue a fresh enrollment code for AGENT_ID."""
+    service = _field(data_dir, database_url)
+    try:
+        with service.session() as session:
+            issued = issue_code(session, agent_id)
+    except FieldError as exc:
+        _fail(exc)
+    _print_code(as_json, issued)
+
+
+@agents.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@data_options
+def agents_list(as_json: bool, data_dir: str | None, database_url: str | None) -> None:
+    """List agents."""
+    service = _field(data_dir, database_url)
+    with service.session() as session:
+        rows = [
+            {"agent_id": a.id, "name": a.name, "grid_id": a.grid_id, "station_id": a.station_id}
+            for a in list_agents(session)
+        ]
+    lines = [
+        f"{r['agent_id']}  {r['name']}  grid={r['grid_id']}  station={r['station_id']}"
+        for r in rows
+    ]
+    _emit(as_json, {"agents": rows}, "\n".join(lines) or "no agents")
+
+
+@main.group()
+def devices() -> None:
+    """Enrolled devices."""
+
+
+@devices.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@data_options
+def devices_list(as_json: bool, data_dir: str | None, database_url: str | None) -> None:
+    """List enrolled devices."""
+    service = _field(data_dir, database_url)
+    with service.session() as session:
+        rows = [
+            {
+                "device_id": d.id,
+                "agent_id": d.agent_id,
+                "name": d.name,
+                "enrolled_at": rfc3339(d.enrolled_at),
+                "revoked_at": rfc3339(d.revoked_at),
+            }
+            for d in list_devices(session)
+        ]
+    lines = [
+        f"{r['device_id']}  agent={r['agent_id']}  {r['name']!r}"
+        + ("  REVOKED" if r["revoked_at"] else "")
+        for r in rows
+    ]
+    _emit(as_json, {"devices": rows}, "\n".join(lines) or "no devices")
+
+
+@devices.command("revoke")
+@click.argument("device_id")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@data_options
+def devices_revoke(
+    device_id: str, as_json: bool, data_dir: str | None, database_url: str | None
+) -> None:
+    """Revoke DEVICE_ID: its token is refused from the next request on."""
+    service = _field(data_dir, database_url)
+    try:
+        with service.session() as session:
+            device = revoke_device(session, device_id)
+    except FieldError as exc:
+        _fail(exc)
+    revoked = rfc3339(device.revoked_at)
+    _emit(as_json, {"device_id": device.id, "revoked_at": revoked}, f"revoked {device.id}")
+
+
+@main.group()
+def staff() -> None:
+    """Hall staff accounts."""
+
+
+@staff.command("add")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--department", default=None, help="For approvers: the department they approve for.")
+@click.option("--name", "display_name", default="", help="Display name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@data_options
+def staff_add(
+    username: str,
+    role: str,
+    department: str | None,
+    display_name: str,
+    password_stdin: bool,
+    as_json: bool,
+    data_dir: str | None,
+    database_url: str | None,
+) -> None:
+    """Add a staff account (argon2id password hash)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    service = _field(data_dir, database_url)
+    try:
+        with service.session() as session:
+            account = add_staff(
+                session, username, password, role, department=department, display_name=display_name
+            )
+    except FieldError as exc:
+        _fail(exc)
+    payload = {"username": account.username, "role": account.role, "department": account.department}
+    _emit(as_json, payload, f"added {account.role} {account.username}")
+
+
+@main.group()
+def keys() -> None:
+    """The server's signing keys."""
+
+
+@keys.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@data_options
+def keys_list(as_json: bool, data_dir: str | None, database_url: str | None) -> None:
+    """List signing keys, current and retired."""
+    service = _field(data_dir, database_url)
+    with service.session() as session:
+        rows = [k.to_json() for k in list_signing_keys(session)]
+    lines = [
+        f"{r['key_id']}  {r['public_key']}  from {r['valid_from']}  until {r['valid_until'] or '-'}"
+        for r in rows
+    ]
+    _emit(as_json, {"keys": rows}, "\n".join(lines))
+
+
+@keys.command("rotate")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@data_options
+def keys_rotate(as_json: bool, data_dir: str | None, database_url: str | None) -> None:
+    """Retire the current signing key and start signing with a new one."""
+    service = _field(data_dir, database_url)
+    with service.session() as session:
+        fresh = rotate_signing_key(session)
+    _emit(as_json, fresh.to_json(), f"now signing with {fresh.key_id}")

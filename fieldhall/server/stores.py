@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fieldhall.field_app_api.service import FieldService
 from fieldhall.sync.blobs import BlobStore
 from fieldhall.sync.changes import ChangeNotifier, PostgresListener
 from fieldhall.sync.connection import Database, create_store_engine
@@ -9,7 +10,7 @@ from fieldhall.sync.store import Store
 
 from .settings import Settings
 
-__all__ = ["open_store"]
+__all__ = ["open_field", "open_store"]
 
 
 def open_store(settings: Settings) -> Store:
@@ -21,3 +22,11 @@ def open_store(settings: Settings) -> Store:
         conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         PostgresListener(conninfo, notifier).start()
     return Store(Database(engine), BlobStore(settings.blob_dir), notifier=notifier)
+
+
+def open_field(settings: Settings) -> FieldService:
+    """The field side on the configured database, created or migrated on first use."""
+    store = open_store(settings)
+    service = FieldService(store.db.engine, store)
+    service.ensure_databases()
+    return service

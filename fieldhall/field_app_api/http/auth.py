@@ -1,0 +1,68 @@
+"""Who is calling the REST API: a device (``Authorization: Bearer <token>``) or a staff
+member (HTTP Basic)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from litestar import Request
+
+from ..devices import DeviceIdentity, authenticate_token
+from ..errors import FieldError
+from ..service import FieldService
+from ..staff import authenticate_staff
+from ..tables import StaffAccount
+
+__all__ = ["require_admin", "require_device", "service_of"]
+
+
+def service_of(request: Request) -> FieldService:  # type: ignore[type-arg]
+    service: FieldService = request.app.state.field
+    return service
+
+
+def bearer_token(header: str) -> str | None:
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def basic_credentials(header: str) -> tuple[str, str] | None:
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        name, sep, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    return (name, password) if sep else None
+
+
+def require_device(request: Request) -> DeviceIdentity:  # type: ignore[type-arg]
+    token = bearer_token(request.headers.get("authorization", ""))
+    if token is None:
+        raise FieldError("device.unauthorized", "a device bearer token is required", status=401)
+    with service_of(request).session() as session:
+        identity = authenticate_token(session, token)
+    if identity is None:
+        raise FieldError("device.unauthorized", "unknown or revoked device token", status=401)
+    return identity
+
+
+def require_staff(request: Request, *roles: str) -> StaffAccount:  # type: ignore[type-arg]
+    credentials = basic_credentials(request.headers.get("authorization", ""))
+    if credentials is None:
+        raise FieldError(
+            "staff.unauthorized", "staff credentials (HTTP Basic) are required", status=401
+        )
+    with service_of(request).session() as session:
+        account = authenticate_staff(session, *credentials)
+    if account is None:
+        raise FieldError("staff.unauthorized", "wrong username or password", status=401)
+    if roles and account.role not in roles:
+        raise FieldError("staff.forbidden", f"this needs the role {' or '.join(roles)}", status=403)
+    return account
+
+
+def require_admin(request: Request) -> StaffAccount:  # type: ignore[type-arg]
+    return require_staff(request, "admin")
