@@ -33,7 +33,9 @@ from .policy import ADMIN, ChannelFunction, Principal, Unchanged, WriteContext, 
 from .revs import new_rev
 from .revtree import MergeOutcome, RevNode
 
-__all__ = ["DatabaseInfo", "DocState", "RevisionRecord", "Store", "WriteResult"]
+__all__ = ["CommitListener", "DatabaseInfo", "DocState", "RevisionRecord", "Store", "WriteResult"]
+
+CommitListener = Callable[[str, Principal, list[dict[str, Any]]], None]
 
 _DB_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_$()+-/")
 _SELECTOR_SCAN_BATCH = 500
@@ -159,6 +161,9 @@ class Store:
         self.channel_function = channel_function
         self.write_policy = write_policy
         self.notifier = notifier or ChangeNotifier()
+        # Called after a write commits, with (database, principal, stored docs); e.g. to
+        # acknowledge what arrived. Runs in the writer's thread, outside its transaction.
+        self.commit_listeners: list[CommitListener] = []
         t.metadata.create_all(database.engine)
 
     def server_uuid(self) -> str:
@@ -519,6 +524,8 @@ class Store:
             batch.flush()
         if batch.changed:
             self.notifier.notify(name)
+            for listener in self.commit_listeners:
+                listener(name, principal, batch.stored_docs)
         return results
 
     # ------------------------------------------------------------------ _local documents
@@ -646,6 +653,7 @@ class _Batch:
         self.pending: dict[str, _PendingDoc] = {}
         self.new_revisions: dict[tuple[str, str], RevisionRecord] = {}
         self.changed: list[str] = []
+        self.stored_docs: list[dict[str, Any]] = []
 
     def apply(self, doc: IncomingDoc | CouchError) -> WriteResult:
         if isinstance(doc, CouchError):
@@ -718,8 +726,10 @@ class _Batch:
         if conflict is not None:
             raise conflict
         result = self._store_revision(doc, entry, path, rev, atts, full_doc)
-        if result.changed and policy is not None:
-            policy.after_write(self.principal, full_doc, context)
+        if result.changed:
+            self.stored_docs.append(full_doc)
+            if policy is not None:
+                policy.after_write(self.principal, full_doc, context)
         return result
 
     def _edit_parent(
