@@ -31,6 +31,9 @@ from .stores import open_field
 
 __all__ = ["main"]
 
+# Live replications hold `_changes` feeds open indefinitely; on SIGTERM they get this long.
+GRACEFUL_SHUTDOWN_S = 2
+
 
 def _admin(value: str | None) -> tuple[str, str]:
     value = value or os.environ.get("FIELDHALL_ADMIN")
@@ -66,7 +69,14 @@ def serve(
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, host=host, port=port)
     app = create_app(settings, _admin(admin))
     click.echo(f"fieldhall on http://{settings.host}:{settings.port}/  (sync at /sync, /health)")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+    )
 
 
 @main.group()
@@ -87,7 +97,14 @@ def couch_serve(
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, host=host, port=port)
     app = create_couch_app(settings, _admin(admin))
     click.echo(f"fieldhall couch serve on http://{host}:{port}/", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+    )
 
 
 def _field(data_dir: str | None, database_url: str | None) -> FieldService:

@@ -757,7 +757,10 @@ class _Batch:
                 if previous is None:
                     previous = self._ancestor_attachments(doc.doc_id, ancestors)
                 found = previous.get(name)
-                if found is None or (att.digest is not None and att.digest != found.digest):
+                # As CouchDB's merge_stubs: a stub matches by name and, when given, revpos.
+                # Digests are not compared: CouchDB reports the digest of the bytes as it
+                # stored them (possibly gzipped), so a peer's digest may differ from ours.
+                if found is None or (att.revpos is not None and att.revpos != found.revpos):
                     raise PreconditionFailed(
                         f"Invalid attachment stub in {doc.doc_id} for {name}", error="missing_stub"
                     )
