@@ -16,6 +16,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     sqlite_synchronous: str = "FULL"
+    blob_grace_seconds: float = 3600.0
 
     @classmethod
     def from_env(
@@ -38,6 +39,7 @@ class Settings:
             host=host or os.environ.get("FIELDHALL_HOST", "127.0.0.1"),
             port=port or int(os.environ.get("FIELDHALL_PORT", "8000")),
             sqlite_synchronous=os.environ.get("FIELDHALL_SQLITE_SYNCHRONOUS", "FULL"),
+            blob_grace_seconds=float(os.environ.get("FIELDHALL_BLOB_GRACE_SECONDS", "3600")),
         )
 
     @property

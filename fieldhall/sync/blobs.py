@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["BlobInfo", "BlobStore", "BlobWriter"]
+__all__ = ["GC_GRACE_SECONDS", "BlobInfo", "BlobStore", "BlobWriter"]
 
 _CHUNK = 1 << 20
 _STALE_INCOMING_SECONDS = 24 * 3600
+# A write's bytes reach the store before its row commits; no write waits this long.
+GC_GRACE_SECONDS = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +66,18 @@ class BlobWriter:
             length=self._length,
         )
         target = self._store.path_of(info.sha256)
+        target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
             self._tmp.unlink()
+            # Reused bytes count as new for the garbage collector's grace period.
+            os.utime(target)
         else:
-            created = [p for p in (target.parent.parent, target.parent) if not p.exists()]
-            target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self._tmp, target)
-            if self._store.fsync:
-                # The new file's directory entry, and those of directories made for it.
-                for directory in [target.parent, *(p.parent for p in created)]:
-                    _fsync_dir(directory)
+        if self._store.fsync:
+            # Whoever renamed the file or made its directories, their entries are durable
+            # before the row that refers to them commits.
+            for directory in (target.parent, target.parent.parent, target.parent.parent.parent):
+                _fsync_dir(directory)
         self._done = True
         return info
 
@@ -128,11 +132,26 @@ class BlobStore:
             if path.is_file():
                 yield path.name
 
-    def remove_unreferenced(self, referenced: Iterable[str]) -> int:
-        """Delete every blob not in ``referenced``; returns how many were removed."""
+    def candidates_for_removal(self, grace_seconds: float = GC_GRACE_SECONDS) -> list[str]:
+        """Blobs old enough to be collected if nothing refers to them.
+
+        List these *before* reading which blobs are referenced: a write stores its bytes
+        before its row commits (it may wait a while for the database's write lock), so a blob
+        younger than the grace period may belong to a write still in flight.
+        """
+        cutoff = time.time() - grace_seconds
+        found = []
+        for path in (self.root / "sha256").glob("*/*/*"):
+            with contextlib.suppress(FileNotFoundError):
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    found.append(path.name)
+        return found
+
+    def remove_unreferenced(self, candidates: Iterable[str], referenced: Iterable[str]) -> int:
+        """Delete the ``candidates`` not in ``referenced``; returns how many were removed."""
         keep = set(referenced)
         removed = 0
-        for digest in list(self.all_digests()):
+        for digest in candidates:
             if digest not in keep:
                 self.path_of(digest).unlink(missing_ok=True)
                 removed += 1

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Row
 
 from . import revtree
 from . import tables as t
-from .blobs import BlobStore
+from .blobs import GC_GRACE_SECONDS, BlobStore
 from .changes import NOTIFY_CHANNEL, ChangeNotifier
 from .connection import Database
 from .documents import IncomingDoc, StoredAttachment
@@ -164,6 +164,8 @@ class Store:
         # Called after a write commits, with (database, principal, stored docs); e.g. to
         # acknowledge what arrived. Runs in the writer's thread, outside its transaction.
         self.commit_listeners: list[CommitListener] = []
+        # Compaction never removes blobs younger than this (their writes may be in flight).
+        self.blob_grace_seconds = GC_GRACE_SECONDS
         t.metadata.create_all(database.engine)
 
     def server_uuid(self) -> str:
@@ -583,20 +585,28 @@ class Store:
 
     # ------------------------------------------------------------------ maintenance
 
-    def compact(self, name: str, *, extra_referenced: Iterable[str] = ()) -> int:
+    def compact(
+        self,
+        name: str,
+        *,
+        extra_referenced: Iterable[str] = (),
+        grace_seconds: float | None = None,
+    ) -> int:
         """Drop bodies of non-leaf revisions, then blobs no revision refers to.
 
         Returns the number of blobs removed. ``extra_referenced`` protects blobs the layers
-        above still need (e.g. finished uploads not yet attached to a document).
+        above still need (e.g. finished uploads not yet attached to a document); blobs younger
+        than ``grace_seconds`` are never removed (their writes may not have committed yet).
         """
         with self.db.write() as conn:
             db_row = self._db_row(conn, name, lock=True)
             doomed: list[dict[str, Any]] = []
-            for row in conn.execute(
+            rows = conn.execute(
                 select(t.document.c.doc_id, t.document.c.tree).where(
                     t.document.c.db_id == db_row.id
                 )
-            ):
+            )
+            for row in rows:
                 tree = _tree_from_json(row.tree)
                 leaves = set(revtree.leaves(tree))
                 doomed.extend(
@@ -611,7 +621,8 @@ class Store:
                     ),
                     doomed,
                 )
-        return self.collect_garbage(extra_referenced)
+        grace = self.blob_grace_seconds if grace_seconds is None else grace_seconds
+        return self.collect_garbage(extra_referenced, grace_seconds=grace)
 
     def referenced_blobs(self) -> set[str]:
         referenced: set[str] = set()
@@ -619,12 +630,18 @@ class Store:
             rows = conn.execute(
                 select(t.revision.c.attachments).where(t.revision.c.attachments.is_not(None))
             )
-            for (text,) in rows:
-                referenced.update(att.sha256 for att in _atts_from_json(text).values())
+            for (text_value,) in rows:
+                referenced.update(att.sha256 for att in _atts_from_json(text_value).values())
         return referenced
 
-    def collect_garbage(self, extra_referenced: Iterable[str] = ()) -> int:
-        return self.blobs.remove_unreferenced(self.referenced_blobs() | set(extra_referenced))
+    def collect_garbage(
+        self, extra_referenced: Iterable[str] = (), *, grace_seconds: float = GC_GRACE_SECONDS
+    ) -> int:
+        # Candidates first, references second: a blob that becomes referenced in between
+        # is in the second set.
+        candidates = self.blobs.candidates_for_removal(grace_seconds)
+        referenced = self.referenced_blobs() | set(extra_referenced)
+        return self.blobs.remove_unreferenced(candidates, referenced)
 
 
 def _local_key(doc_id: str, principal: Principal) -> str:
