@@ -346,8 +346,9 @@ class Store:
                 continue
             entry: dict[str, list[str]] = {"missing": missing}
             if state is not None:
-                lowest = min(revtree.generation(r) for r in missing)
-                ancestors = [r for r in state.leaves() if revtree.generation(r) < lowest]
+                # As couch_db:find_missing: a leaf older than any missing rev may be its ancestor.
+                highest = max(revtree.generation(r) for r in missing)
+                ancestors = [r for r in state.leaves() if revtree.generation(r) < highest]
                 if ancestors:
                     entry["possible_ancestors"] = ancestors
             answer[doc_id] = entry
@@ -718,7 +719,14 @@ class _Batch:
             if doc.path[0] in tree:
                 return WriteResult(doc.doc_id, rev=doc.path[0])  # already known: a retry
             parent, generation, ancestors = None, revtree.generation(doc.path[0]), doc.path[1:]
-        atts = self._resolve_attachments(doc, ancestors, generation)
+        try:
+            atts = self._resolve_attachments(doc, ancestors, generation)
+        except PreconditionFailed:
+            # A stale edit is a conflict first (couch_db:prep_and_validate_update); its stubs
+            # were looked up against a revision it does not extend.
+            if conflict is not None:
+                raise conflict from None
+            raise
         if self.new_edits:
             rev = new_rev(parent, doc.deleted, doc.body, {n: a.digest for n, a in atts.items()})
             path = [rev, parent] if parent else [rev]
