@@ -59,10 +59,14 @@ class CouchServer:
 
 
 @contextmanager
-def threaded_couch(data_dir: Path, database_url: str | None = None) -> Iterator[CouchServer]:
-    """``fieldhall couch serve`` in this process, on a free port."""
+def threaded_couch(
+    data_dir: Path, database_url: str | None = None, *, max_body: int | None = None
+) -> Iterator[CouchServer]:
+    """``fieldhall couch serve`` in this process, on a free port (``max_body``: the largest
+    request body it accepts, default the server's own)."""
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, port=free_port())
-    app = create_couch_app(settings, ADMIN)
+    extra = {} if max_body is None else {"max_body": max_body}
+    app = create_couch_app(settings, ADMIN, **extra)
     config = uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from litestar import Litestar, get
 
 from fieldhall.sync.http import AdminAuthenticator, CouchApp, ServerSettings, couch_router
+from fieldhall.sync.http.context import DEFAULT_MAX_BODY
 from fieldhall.sync.store import Store
 
 from .settings import Settings
@@ -14,15 +15,23 @@ from .stores import open_store
 __all__ = ["create_app", "create_couch_app"]
 
 
-def _couch(store: Store, admin: tuple[str, str], prefix: str) -> CouchApp:
-    settings = ServerSettings(uuid=store.server_uuid())
+def _couch(
+    store: Store, admin: tuple[str, str], prefix: str, max_body: int = DEFAULT_MAX_BODY
+) -> CouchApp:
+    settings = ServerSettings(uuid=store.server_uuid(), max_body=max_body)
     return CouchApp(store, AdminAuthenticator(*admin), settings, prefix=prefix)
 
 
-def create_couch_app(settings: Settings, admin: tuple[str, str]) -> Litestar:
-    """A CouchDB-compatible server at ``/``: admin required for every request."""
+def create_couch_app(
+    settings: Settings, admin: tuple[str, str], *, max_body: int = DEFAULT_MAX_BODY
+) -> Litestar:
+    """A CouchDB-compatible server at ``/``: admin required for every request.
+
+    ``max_body`` is the largest request body accepted (413 above it).
+    """
     store = open_store(settings)
-    return Litestar(route_handlers=[couch_router("/", _couch(store, admin, ""))], debug=False)
+    couch = _couch(store, admin, "", max_body)
+    return Litestar(route_handlers=[couch_router("/", couch)], debug=False)
 
 
 def create_app(settings: Settings, admin: tuple[str, str]) -> Litestar:

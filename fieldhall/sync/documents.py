@@ -7,7 +7,6 @@ special members, plus the edit's metadata. Nothing here touches storage.
 
 from __future__ import annotations
 
-import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -80,6 +79,8 @@ class IncomingAttachment:
     data: bytes | None = None  # decoded inline bytes
     follows: bool = False  # bytes arrive in a later multipart part
     length: int | None = None
+    encoding: str | None = None  # of a following part: "gzip" when CouchDB sends it compressed
+    encoded_length: int | None = None
     digest: str | None = None
     revpos: int | None = None
     resolved: StoredAttachment | None = None  # set once the bytes are in the blob store
@@ -112,6 +113,8 @@ def check_doc_id(doc_id: object, *, allow_local: bool = False) -> str:
             "Only reserved document ids may start with underscore.", error="illegal_docid"
         )
     _check_text(doc_id, "Document id")
+    if "\x00" in doc_id:  # PostgreSQL text cannot hold NUL; refuse it on every engine
+        raise BadRequest("Document id must not contain NUL characters", error="illegal_docid")
     return doc_id
 
 
@@ -136,8 +139,8 @@ def parse_incoming(
     if not isinstance(raw, dict):
         raise BadRequest("Document must be a JSON object")
     raw_id = raw.get("_id", doc_id)
-    if raw_id is None and generate_id is not None and new_edits:
-        raw_id = generate_id()
+    if "_id" not in raw and doc_id is None and generate_id is not None and new_edits:
+        raw_id = generate_id()  # but an explicit `"_id": null` is an illegal id
     if doc_id is not None and "_id" in raw and raw["_id"] != doc_id:
         raise BadRequest("Document id in the body does not match the URL")
     checked_id = check_doc_id(raw_id)
@@ -212,28 +215,36 @@ def _parse_attachments(raw: object) -> dict[str, IncomingAttachment] | None:
         if digest is not None and not isinstance(digest, str):
             raise BadRequest(f"Attachment '{name}' digest must be a string")
         revpos = spec.get("revpos")
+        # Replicated revisions keep the revpos their source gave them (new_edits=false).
+        revpos = revpos if isinstance(revpos, int) and not isinstance(revpos, bool) else None
         if spec.get("stub") is True:
             parsed[name] = IncomingAttachment(
-                name,
-                content_type,
-                stub=True,
-                length=length,
-                digest=digest,
-                revpos=revpos if isinstance(revpos, int) else None,
+                name, content_type, stub=True, length=length, digest=digest, revpos=revpos
             )
         elif spec.get("follows") is True:
+            encoding = spec.get("encoding")
+            encoded_length = spec.get("encoded_length")
+            if encoding is not None and not isinstance(encoding, str):
+                raise BadRequest(f"Attachment '{name}' encoding must be a string")
+            if encoded_length is not None and (
+                isinstance(encoded_length, bool) or not isinstance(encoded_length, int)
+            ):
+                raise BadRequest(f"Attachment '{name}' encoded_length must be an integer")
             parsed[name] = IncomingAttachment(
-                name, content_type, follows=True, length=length, digest=digest
-            )
+                name, content_type, follows=True, length=length, digest=digest, revpos=revpos,
+                encoding=encoding, encoded_length=encoded_length,
+            )  # fmt: skip
         elif "data" in spec:
             data = spec["data"]
             if not isinstance(data, str):
                 raise BadRequest(f"Attachment '{name}' data must be a base64 string")
             try:
-                decoded = base64.b64decode(data, validate=True)
+                if len(data) % 4:
+                    raise ValueError("base64 data must come in padded groups of four")
+                decoded = binascii.a2b_base64(data, strict_mode=True)
             except (binascii.Error, ValueError) as exc:
                 raise BadRequest(f"Invalid attachment data for {name}") from exc
-            parsed[name] = IncomingAttachment(name, content_type, data=decoded)
+            parsed[name] = IncomingAttachment(name, content_type, data=decoded, revpos=revpos)
         else:
             raise BadRequest(f"Attachment '{name}' has neither data, stub nor follows")
     return parsed

@@ -22,12 +22,11 @@ from ..errors import (
     CouchError,
     Forbidden,
     MethodNotAllowed,
-    NotFound,
     ServiceUnavailable,
     Unauthorized,
 )
 from ..policy import Principal
-from ..store import Store
+from ..store import Store, check_db_name
 from . import all_docs, attachments, bulk, changes, databases, documents, local
 from .asgi import (
     Receive,
@@ -100,6 +99,8 @@ class CouchApp:
         method = "GET" if request.method == "HEAD" else request.method
         if not segments:
             return self._welcome()
+        if not all(_is_utf8(segment) for segment in segments):
+            raise BadRequest("The URL path is not valid UTF-8")
         first = segments[0]
         if first == "_up":
             return json_response({"status": "ok", "seeds": {}})
@@ -115,7 +116,7 @@ class CouchApp:
             self._require_admin(ctx.principal)
             return json_response(await ctx.run(self.store.database_names))
         if first.startswith("_"):
-            raise NotFound("Database does not exist.")
+            check_db_name(first)  # as CouchDB: an unknown `_name` is an illegal database name
         return await self._database(ctx, request, method, first, segments[1:])
 
     async def _database(
@@ -208,7 +209,9 @@ class CouchApp:
                 principal: Principal | None = self.authenticator.authenticate(request)
             except Unauthorized:
                 principal = None
-            return json_response(_session_info(principal, "default"))
+            # CouchDB names the handler that recognised the caller: Basic is "default".
+            handler = "default" if request.headers.get("authorization") else "cookie"
+            return json_response(_session_info(principal, handler))
         if method == "POST":
             name, password = await _login_form(request)
             principal = self.authenticator.login(name, password)
@@ -225,6 +228,15 @@ class CouchApp:
             expired = b"AuthSession=; Version=1; Path=/; HttpOnly; Max-Age=0"
             return json_response({"ok": True}, 200, [(b"set-cookie", expired)])
         raise MethodNotAllowed("Only DELETE,GET,HEAD,POST allowed")
+
+
+def _is_utf8(segment: str) -> bool:
+    """Segments are decoded with ``surrogateescape``: invalid UTF-8 shows as lone surrogates."""
+    try:
+        segment.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _roles(principal: Principal | None) -> list[str]:

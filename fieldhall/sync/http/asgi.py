@@ -8,7 +8,6 @@ can be streamed; continuous feeds are sent line by line, never buffered or compr
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,17 +37,14 @@ JSON_HEADERS = [(b"content-type", b"application/json"), (b"cache-control", b"mus
 
 
 def loads(data: bytes | str) -> Any:
-    """Parse JSON as CouchDB would; malformed JSON is a 400 ``bad_request``."""
+    """Parse JSON as CouchDB would; malformed JSON is a 400 ``bad_request``.
+
+    orjson also refuses what we could not store faithfully: ``NaN``, ``Infinity``, numbers
+    that overflow a double, lone surrogates and nesting deeper than 1024 levels.
+    """
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        if isinstance(data, bytes | bytearray):
-            # orjson refuses lone surrogates escaped as \\udXXX; so does I-JSON: keep refusing,
-            # but JSON with big integers is still JSON for the stdlib parser.
-            try:
-                return json.loads(data)
-            except ValueError:
-                pass
         raise BadRequest("invalid UTF-8 JSON", error="bad_request") from exc
 
 
@@ -125,6 +121,10 @@ class Request:
             self._body = b"".join([chunk async for chunk in self.stream()])
         return self._body
 
+    def discard_body(self) -> None:
+        """Forget the cached body once parsed: a 500 MB batch need not be held twice."""
+        self._body = None
+
     async def json(self, *, require_content_type: bool = False) -> Any:
         if require_content_type and not self.content_type.endswith("json"):
             raise BadContentType()
@@ -178,7 +178,9 @@ class Response:
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
     async def send(self, send: Send, *, head: bool = False) -> None:
-        headers = [*self.headers, (b"content-length", str(len(self.body)).encode())]
+        headers = self.headers
+        if not any(key == b"content-length" for key, _ in headers):  # a HEAD may state it
+            headers = [*headers, (b"content-length", str(len(self.body)).encode())]
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if head else self.body})
 

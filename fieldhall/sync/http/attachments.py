@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import base64
+from collections.abc import AsyncIterator
+from typing import BinaryIO
 
 from ..documents import IncomingAttachment, IncomingDoc, StoredAttachment
 from ..errors import BadRequest, Conflict, NotFound
 from .asgi import Request, Response, StreamingResponse
 from .context import Context
-from .documents import write_one
+from .documents import requested_rev, write_one
 
 __all__ = ["delete_attachment", "get_attachment", "put_attachment"]
 
@@ -16,8 +17,8 @@ __all__ = ["delete_attachment", "get_attachment", "put_attachment"]
 async def get_attachment(
     ctx: Context, request: Request, db: str, doc_id: str, name: str
 ) -> StreamingResponse | Response:
+    rev = requested_rev(request)
     state = await ctx.run(ctx.store.document, db, doc_id, ctx.principal)
-    rev = request.query.get("rev")
     if rev is None:
         if state.deleted:
             raise NotFound("deleted")
@@ -39,11 +40,14 @@ async def get_attachment(
     ]
     if request.headers.get("if-none-match", "").strip('"') == md5:
         return Response(304, b"", headers[2:3])
-    return StreamingResponse(_chunks(ctx, att), 200, headers)
-
-
-async def _chunks(ctx: Context, att: StoredAttachment):  # type: ignore[no-untyped-def]
+    if request.method == "HEAD":
+        return Response(200, b"", headers)
+    # Opened before the status is sent: missing bytes are a 500, not a cut-off 200.
     handle = await ctx.run(ctx.store.blobs.open, att.sha256)
+    return StreamingResponse(_chunks(ctx, handle), 200, headers)
+
+
+async def _chunks(ctx: Context, handle: BinaryIO) -> AsyncIterator[bytes]:
     try:
         while chunk := await ctx.run(handle.read, 1 << 20):
             yield chunk
@@ -55,10 +59,12 @@ async def _current(ctx: Context, db: str, doc_id: str, rev: str | None) -> Incom
     """The document an attachment edit starts from, every attachment as a stub."""
     try:
         state = await ctx.run(ctx.store.document, db, doc_id, ctx.principal)
-    except NotFound:
-        if rev is not None:
-            raise
-        return IncomingDoc(doc_id, None, None, False, {}, {})
+    except NotFound as exc:
+        if rev is None:
+            return IncomingDoc(doc_id, None, None, False, {}, {})
+        if exc.reason == "missing":  # as CouchDB: a rev of a missing document is a conflict
+            raise Conflict() from exc
+        raise
     if rev is None:
         if not state.deleted:
             raise Conflict()
@@ -79,7 +85,7 @@ async def put_attachment(
 ) -> Response:
     if not name or name.startswith("_"):
         raise BadRequest("Attachment name can't start with '_'")
-    rev = request.query.get("rev") or request.headers.get("if-match", "").strip('"') or None
+    rev = requested_rev(request)
     doc = await _current(ctx, db, doc_id, rev)
     content_type = request.headers.get("content-type", "application/octet-stream")
     writer = ctx.store.blobs.writer()
@@ -104,7 +110,7 @@ async def put_attachment(
 async def delete_attachment(
     ctx: Context, request: Request, db: str, doc_id: str, name: str
 ) -> Response:
-    rev = request.query.get("rev") or request.headers.get("if-match", "").strip('"') or None
+    rev = requested_rev(request)
     if rev is None:
         raise Conflict()
     doc = await _current(ctx, db, doc_id, rev)
@@ -114,6 +120,3 @@ async def delete_attachment(
     response = await write_one(ctx, db, doc, new_edits=True)
     response.status = 200
     return response
-
-
-_ = base64

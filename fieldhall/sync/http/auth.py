@@ -67,10 +67,17 @@ class AdminAuthenticator:
         self._failures: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
 
+    def _recent_failures(self, name: str, now: float) -> tuple[int, float]:
+        """Failures of ``name`` in the current window (count, window start); call locked."""
+        count, since = self._failures.get(name, (0, now))
+        if now - since >= LOCKOUT_SECONDS:  # the window has passed: start counting afresh
+            return 0, now
+        return count, since
+
     def _check(self, name: str, password: str) -> bool:
         with self._lock:
-            count, since = self._failures.get(name, (0, 0.0))
-            if count >= LOCKOUT_FAILURES and time.time() - since < LOCKOUT_SECONDS:
+            count, _ = self._recent_failures(name, time.monotonic())
+            if count >= LOCKOUT_FAILURES:
                 raise Unauthorized(
                     "Account is temporarily locked due to multiple failed login attempts"
                 )
@@ -82,8 +89,9 @@ class AdminAuthenticator:
             if ok:
                 self._failures.pop(name, None)
             else:
-                count, since = self._failures.get(name, (0, time.time()))
-                self._failures[name] = (count + 1, since if count else time.time())
+                now = time.monotonic()
+                count, since = self._recent_failures(name, now)
+                self._failures[name] = (count + 1, since)
         return bool(ok)
 
     def login(self, name: str, password: str) -> Principal | None:

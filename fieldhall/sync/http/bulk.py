@@ -6,14 +6,17 @@ One bad document in ``_bulk_docs`` gets its own error entry; the rest of the bat
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
 from typing import Any
 
 from .. import revtree
 from ..documents import IncomingDoc, parse_incoming
 from ..errors import BadRequest, CouchError
+from ..store import WriteResult
 from .asgi import Request, Response, json_response
 from .context import Context
-from .documents import _latest_leaves, render_options
+from .documents import latest_leaves, render_options
 from .render import render_doc
 
 __all__ = ["bulk_docs", "bulk_get", "revs_diff"]
@@ -27,6 +30,7 @@ class _DocError(BadRequest):
 
 async def bulk_docs(ctx: Context, request: Request, db: str) -> Response:
     body = await request.json_object(require_content_type=True)
+    request.discard_body()
     raw_docs = body.get("docs")
     if not isinstance(raw_docs, list):
         raise BadRequest("POST body must include `docs` parameter.")
@@ -34,9 +38,10 @@ async def bulk_docs(ctx: Context, request: Request, db: str) -> Response:
     if not isinstance(new_edits, bool):
         raise BadRequest("`new_edits` parameter must be a boolean.")
     docs: list[IncomingDoc | CouchError] = []
-    for raw in raw_docs:
+    for index, raw in enumerate(raw_docs):
+        raw_docs[index] = None  # its base64 strings can go once their bytes are decoded
         try:
-            docs.append(parse_incoming(raw, new_edits=new_edits))
+            docs.append(parse_incoming(raw, new_edits=new_edits, generate_id=_new_id))
         except CouchError as exc:
             doc_id = raw.get("_id") if isinstance(raw, dict) else None
             docs.append(_DocError(doc_id if isinstance(doc_id, str) else "", exc))
@@ -46,8 +51,26 @@ async def bulk_docs(ctx: Context, request: Request, db: str) -> Response:
     )
     if new_edits:
         return json_response([r.to_json() for r in results], 201)
-    # As CouchDB: with new_edits=false only failures are reported.
-    return json_response([r.to_json() for r in results if r.error is not None], 201)
+    # As CouchDB: with new_edits=false only failures are reported, each with its rev.
+    return json_response(
+        [_replicated_error(d, r) for d, r in zip(docs, results, strict=True) if r.error], 201
+    )
+
+
+def _replicated_error(doc: IncomingDoc | CouchError, result: WriteResult) -> dict[str, Any]:
+    entry = result.to_json()
+    if isinstance(doc, IncomingDoc) and doc.rev is not None:
+        entry = {
+            "id": entry["id"],
+            "rev": doc.rev,
+            "error": entry["error"],
+            "reason": entry["reason"],
+        }
+    return entry
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
 
 
 async def revs_diff(ctx: Context, request: Request, db: str) -> Response:
@@ -78,7 +101,6 @@ async def bulk_get(ctx: Context, request: Request, db: str) -> Response:
     if not isinstance(wanted, list):
         raise BadRequest("Missing JSON list of 'docs'.")
     options = render_options(request)
-    revs_flag = request.flag("revs")
     latest = request.flag("latest")
     ids = [w.get("id") for w in wanted if isinstance(w, dict) and isinstance(w.get("id"), str)]
     states = await ctx.run(ctx.store.documents, db, ids, ctx.principal)
@@ -99,7 +121,7 @@ async def bulk_get(ctx: Context, request: Request, db: str) -> Response:
         elif rev not in state.tree:
             targets.append((rev, None))
         elif latest:
-            targets.extend((rev, leaf) for leaf in _latest_leaves(state, rev))
+            targets.extend((rev, leaf) for leaf in latest_leaves(state, rev))
         else:
             targets.append((rev, rev))
         pairs.extend((doc_id, found) for _, found in targets if found)
@@ -121,13 +143,7 @@ async def bulk_get(ctx: Context, request: Request, db: str) -> Response:
                 continue
             item_options = options
             if isinstance(atts_since, list) and atts_since:
-                from dataclasses import replace
-
                 item_options = replace(options, attachments=True, atts_since=atts_since)
-            if revs_flag:
-                from dataclasses import replace
-
-                item_options = replace(item_options, revs=True)
             doc = await ctx.run(render_doc, state, record, item_options, ctx.store.blobs.read)
             docs.append({"ok": doc})
         results.append({"id": doc_id, "docs": docs})

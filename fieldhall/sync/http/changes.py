@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import OperationalError
 
-from ..errors import BadRequest
+from ..errors import BadRequest, CouchError, ServiceUnavailable
 from ..mango import InvalidSelector, compile_selector
 from ..store import DocState, RevisionRecord
 from .asgi import JSON_HEADERS, Request, Response, StreamingResponse, json_response
@@ -115,8 +116,15 @@ async def _params(ctx: Context, request: Request, db: str) -> _Feed:
         doc_ids=doc_ids,
         matcher=matcher,
         descending=request.flag("descending"),
-        limit=request.integer("limit"),
+        limit=_limit(request),
     )
+
+
+def _limit(request: Request) -> int | None:
+    limit = request.integer("limit")
+    # CouchDB: "using 0 here has the same effect as 1" (a 0 would also end the feed at once
+    # with the current last_seq, and a client would skip every change).
+    return 1 if limit == 0 else limit
 
 
 async def _rows(
@@ -166,12 +174,11 @@ async def changes(ctx: Context, request: Request, db: str) -> Response | Streami
     if feed_type not in ("normal", "longpoll", "continuous", "eventsource"):
         raise BadRequest("Supported `feed` types: normal, continuous, longpoll, eventsource")
     feed = await _params(ctx, request, db)
-    since_value = request.query.get("since")
-    if since_value is None and request.method == "POST":
-        since_value = None
-    since = parse_since(since_value)
+    since = parse_since(request.query.get("since"))
+    # A missing database is a 404 before any feed starts streaming.
+    now = await _now(ctx, db)
     if since is None:
-        since = await _now(ctx, db)
+        since = now
     heartbeat = _heartbeat(request)
     timeout_ms = request.integer("timeout", ctx.settings.changes_timeout_ms) or 0
     if feed_type == "normal" or (feed_type == "longpoll" and feed.descending):
@@ -179,10 +186,15 @@ async def changes(ctx: Context, request: Request, db: str) -> Response | Streami
         return json_response({"results": rows, "last_seq": format_seq(last), "pending": 0})
     if feed_type == "longpoll":
         return StreamingResponse(
-            _longpoll(ctx, request, feed, since, heartbeat, timeout_ms), 200, list(JSON_HEADERS)
+            _ending_with_errors(_longpoll(ctx, request, feed, since, heartbeat, timeout_ms)),
+            200,
+            list(JSON_HEADERS),
         )
+    eventsource = feed_type == "eventsource"
     return StreamingResponse(
-        _continuous(ctx, request, feed, since, heartbeat, timeout_ms, feed_type == "eventsource"),
+        _ending_with_errors(
+            _continuous(ctx, request, feed, since, heartbeat, timeout_ms, eventsource)
+        ),
         200,
         [
             (
@@ -193,6 +205,18 @@ async def changes(ctx: Context, request: Request, db: str) -> Response | Streami
             (b"x-accel-buffering", b"no"),
         ],
     )
+
+
+async def _ending_with_errors(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """Once a feed has started, an error (the database deleted under it) can no longer change
+    the status: as CouchDB does, send it as a last JSON line and end the response cleanly."""
+    try:
+        async for chunk in chunks:
+            yield chunk
+    except CouchError as exc:
+        yield b"\n" + orjson.dumps(exc.to_json()) + b"\n"
+    except OperationalError:  # the database is unavailable: temporary, the client retries
+        yield b"\n" + orjson.dumps(ServiceUnavailable().to_json()) + b"\n"
 
 
 def _heartbeat(request: Request) -> float | None:
@@ -259,8 +283,8 @@ async def _continuous(
                 if remaining <= 0:
                     break
             continue
-        if feed.matcher is not None:
-            since = max(since, last)  # the selector scan already covered up to `last`
+        if feed.matcher is not None or feed.doc_ids is not None:
+            since = max(since, last)  # the filtered scan already covered up to `last`
         now = time.monotonic()
         if deadline is not None and now >= deadline:
             break
@@ -270,4 +294,4 @@ async def _continuous(
         step = (next_beat - time.monotonic()) if next_beat is not None else None
         await _wait(ctx, feed, deadline, step)
     if not eventsource:
-        yield orjson.dumps({"last_seq": format_seq(since)}) + b"\n"
+        yield orjson.dumps({"last_seq": format_seq(since), "pending": 0}) + b"\n"

@@ -11,19 +11,22 @@ import orjson
 
 from .. import revtree
 from ..documents import IncomingDoc, parse_incoming
-from ..errors import BadRequest, CouchError, NotFound
+from ..errors import BadContentType, BadRequest, Conflict, NotFound
 from ..store import DocState, RevisionRecord
-from .asgi import JSON_HEADERS, Request, Response, json_response
+from .asgi import Request, Response, json_response, loads
 from .context import Context
-from .multipart import build_multipart, new_boundary, parse_multipart
+from .multipart import attachment_bytes, build_multipart, new_boundary, parse_multipart
 from .render import RenderOptions, render_doc
 
 __all__ = [
     "delete_document",
     "get_document",
+    "latest_leaves",
     "post_document",
     "put_document",
     "read_incoming",
+    "render_options",
+    "requested_rev",
     "write_one",
 ]
 
@@ -43,7 +46,7 @@ def render_options(request: Request) -> RenderOptions:
     )
 
 
-def _requested_rev(request: Request) -> str | None:
+def requested_rev(request: Request) -> str | None:
     rev = request.query.get("rev")
     if rev is None:
         match = request.headers.get("if-match")
@@ -56,7 +59,7 @@ def _requested_rev(request: Request) -> str | None:
     return rev
 
 
-def _latest_leaves(state: DocState, rev: str) -> list[str]:
+def latest_leaves(state: DocState, rev: str) -> list[str]:
     """The leaves that ``rev`` led to (itself when it is a leaf)."""
     if revtree.is_leaf(state.tree, rev):
         return [rev]
@@ -66,8 +69,8 @@ def _latest_leaves(state: DocState, rev: str) -> list[str]:
 async def get_document(ctx: Context, request: Request, db: str, doc_id: str) -> Response:
     if "open_revs" in request.query:
         return await _get_open_revs(ctx, request, db, doc_id)
+    rev = requested_rev(request)  # a malformed rev is a 400 even for a missing document
     state = await ctx.run(ctx.store.document, db, doc_id, ctx.principal)
-    rev = _requested_rev(request)
     if rev is None:
         if state.deleted:
             raise NotFound("deleted")
@@ -75,7 +78,7 @@ async def get_document(ctx: Context, request: Request, db: str, doc_id: str) -> 
     elif rev not in state.tree:
         raise NotFound("missing")
     elif request.flag("latest"):
-        rev = max(_latest_leaves(state, rev), key=lambda r: (revtree.generation(r), r))
+        rev = max(latest_leaves(state, rev), key=lambda r: (revtree.generation(r), r))
     records = await ctx.run(ctx.store.revisions, db, [(doc_id, rev)])
     record = records.get((doc_id, rev))
     if record is None:
@@ -152,7 +155,7 @@ async def _get_open_revs(ctx: Context, request: Request, db: str, doc_id: str) -
         if state is None or rev not in state.tree:
             resolved.append((rev, None))
         elif request.flag("latest"):
-            resolved.extend((rev, leaf) for leaf in _latest_leaves(state, rev))
+            resolved.extend((rev, leaf) for leaf in latest_leaves(state, rev))
         else:
             resolved.append((rev, rev))
     found_revs = list(dict.fromkeys(f for _, f in resolved if f is not None))
@@ -182,38 +185,46 @@ async def _get_open_revs(ctx: Context, request: Request, db: str, doc_id: str) -
     return json_response(entries)
 
 
+def _with_rev(raw: object, rev: str | None) -> object:
+    """The body with the rev of ``?rev=`` / ``If-Match``, which must agree with ``_rev``."""
+    if rev is None or not isinstance(raw, dict):
+        return raw
+    if "_rev" not in raw:
+        return {**raw, "_rev": rev}
+    if raw["_rev"] != rev:
+        raise BadRequest("Document rev from request body and query string have different values")
+    return raw
+
+
 async def read_incoming(
-    request: Request, *, new_edits: bool, doc_id: str | None = None
+    request: Request, *, new_edits: bool, doc_id: str | None = None, rev: str | None = None
 ) -> IncomingDoc:
     """A document from a JSON or ``multipart/related`` body."""
     content_type = request.content_type
     if content_type == "multipart/related":
-        body = await request.body()
-        parts = parse_multipart(body, request.header_param("content-type", "boundary"))
-        if not parts or not parts[0].content_type.endswith("json"):
-            raise BadRequest("multipart/related must start with a JSON document part")
-        from .asgi import loads
-
-        raw = loads(parts[0].body)
-        doc = parse_incoming(raw, new_edits=new_edits, doc_id=doc_id)
-        following = [a for a in (doc.attachments or {}).values() if a.follows]
-        if len(following) != len(parts) - 1:
-            raise BadRequest("multipart/related: attachment parts do not match 'follows' entries")
-        for att, part in zip(following, parts[1:], strict=True):
-            if att.length is not None and att.length != len(part.body):
-                raise BadRequest(f"attachment {att.name}: length does not match its part")
-            att.data, att.follows = part.body, False
-        return doc
+        return await _read_multipart(request, new_edits=new_edits, doc_id=doc_id, rev=rev)
     if content_type and not content_type.endswith("json") and content_type != "text/plain":
-        raise_content_type()
-    raw = await request.json()
+        raise BadContentType()
+    raw = _with_rev(await request.json(), rev)
     return parse_incoming(raw, new_edits=new_edits, doc_id=doc_id)
 
 
-def raise_content_type() -> None:
-    from ..errors import BadContentType
-
-    raise BadContentType()
+async def _read_multipart(
+    request: Request, *, new_edits: bool, doc_id: str | None, rev: str | None
+) -> IncomingDoc:
+    body = await request.body()
+    request.discard_body()
+    parts = parse_multipart(body, request.header_param("content-type", "boundary"))
+    if not parts or parts[0].content_type not in ("", "application/json"):
+        raise BadRequest("multipart/related must start with a JSON document part")
+    raw = _with_rev(loads(parts[0].body), rev)
+    doc = parse_incoming(raw, new_edits=new_edits, doc_id=doc_id)
+    following = [a for a in (doc.attachments or {}).values() if a.follows]
+    if len(following) != len(parts) - 1:
+        raise BadRequest("multipart/related: attachment parts do not match 'follows' entries")
+    for att, part in zip(following, parts[1:], strict=True):
+        att.data, att.follows = attachment_bytes(att, part, request.max_body), False
+    return doc
 
 
 async def write_one(ctx: Context, db: str, doc: IncomingDoc, *, new_edits: bool) -> Response:
@@ -230,14 +241,8 @@ async def write_one(ctx: Context, db: str, doc: IncomingDoc, *, new_edits: bool)
 
 async def put_document(ctx: Context, request: Request, db: str, doc_id: str) -> Response:
     new_edits = request.flag("new_edits", True)
-    doc = await read_incoming(request, new_edits=new_edits, doc_id=doc_id)
-    rev = _requested_rev(request)
-    if rev is not None and doc.rev is None:
-        doc.rev = rev
-        if not new_edits:
-            doc.path = [rev]
-    elif rev is not None and doc.rev != rev:
-        raise BadRequest("Document rev from request body and query string have different values")
+    rev = requested_rev(request)
+    doc = await read_incoming(request, new_edits=new_edits, doc_id=doc_id, rev=rev)
     response = await write_one(ctx, db, doc, new_edits=new_edits)
     if request.query.get("batch") == "ok":
         response.status = 202
@@ -245,23 +250,22 @@ async def put_document(ctx: Context, request: Request, db: str, doc_id: str) -> 
 
 
 async def post_document(ctx: Context, request: Request, db: str) -> Response:
-    if request.content_type and not request.content_type.endswith("json"):
-        raise_content_type()
+    if not request.content_type.endswith("json"):
+        raise BadContentType()
     raw = await request.json()
     doc = parse_incoming(raw, new_edits=True, generate_id=lambda: uuid.uuid4().hex)
     return await write_one(ctx, db, doc, new_edits=True)
 
 
 async def delete_document(ctx: Context, request: Request, db: str, doc_id: str) -> Response:
-    rev = _requested_rev(request)
+    rev = requested_rev(request)
+    # As CouchDB: a missing document is 404 "missing", a deleted one 404 "deleted".
+    state = await ctx.run(ctx.store.document, db, doc_id, ctx.principal)
+    if state.deleted:
+        raise NotFound("deleted")
     if rev is None:
-        from ..errors import Conflict
-
         raise Conflict()
     doc = IncomingDoc(doc_id, rev, None, True, {}, None)
     response = await write_one(ctx, db, doc, new_edits=True)
     response.status = 200
     return response
-
-
-_ = (JSON_HEADERS, CouchError)
