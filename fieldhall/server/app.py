@@ -4,11 +4,14 @@ sync engine alone (``fieldhall couch serve``)."""
 from __future__ import annotations
 
 from litestar import Litestar, get
+from litestar.openapi import OpenAPIConfig
 
+from fieldhall.field_app_api.http import field_api_router, field_error_handlers
 from fieldhall.sync.http import AdminAuthenticator, CouchApp, ServerSettings, couch_router
 from fieldhall.sync.http.context import DEFAULT_MAX_BODY
 from fieldhall.sync.store import Store
 
+from .composition import assemble
 from .settings import Settings
 from .stores import open_store
 
@@ -34,14 +37,21 @@ def create_couch_app(
     return Litestar(route_handlers=[couch_router("/", couch)], debug=False)
 
 
-def create_app(settings: Settings, admin: tuple[str, str]) -> Litestar:
-    store = open_store(settings)
+def create_app(settings: Settings, public_url: str | None = None) -> Litestar:
+    """The hall server: ``/api/v1`` (OpenAPI at ``/schema``), ``/sync/field``,
+    ``/sync/catalog``, ``/health``."""
+    parts = assemble(settings)
 
     @get("/health", sync_to_thread=False)
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    return Litestar(
-        route_handlers=[health, couch_router("/sync", _couch(store, admin, "/sync"))],
+    app = Litestar(
+        route_handlers=[health, field_api_router(), couch_router("/sync", parts.sync)],
+        exception_handlers=field_error_handlers,
+        openapi_config=OpenAPIConfig(title="fieldhall", version="0.1.0", path="/schema"),
         debug=False,
     )
+    app.state.field = parts.field
+    app.state.public_url = public_url
+    return app

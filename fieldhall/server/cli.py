@@ -26,6 +26,7 @@ from fieldhall.field_app_api.service import FieldService
 from fieldhall.field_app_api.staff import ROLES, add_staff
 
 from .app import create_app, create_couch_app
+from .replicate_cmd import replicate
 from .settings import Settings
 from .stores import open_field
 
@@ -57,18 +58,21 @@ def main() -> None:
 @click.option("--port", type=int, default=None, help="Port (default 8000).")
 @click.option("--data-dir", default=None, help="Data directory (FIELDHALL_DATA_DIR).")
 @click.option("--database-url", default=None, help="SQLAlchemy URL (FIELDHALL_DATABASE_URL).")
-@click.option("--admin", default=None, help="USER:PASS of the sync admin (FIELDHALL_ADMIN).")
+@click.option("--public-url", default=None, help="Base URL devices reach (FIELDHALL_PUBLIC_URL).")
 def serve(
     host: str | None,
     port: int | None,
     data_dir: str | None,
     database_url: str | None,
-    admin: str | None,
+    public_url: str | None,
 ) -> None:
     """Run the hall server."""
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, host=host, port=port)
-    app = create_app(settings, _admin(admin))
-    click.echo(f"fieldhall on http://{settings.host}:{settings.port}/  (sync at /sync, /health)")
+    app = create_app(settings, public_url or os.environ.get("FIELDHALL_PUBLIC_URL"))
+    base = f"http://{settings.host}:{settings.port}"
+    click.echo(
+        f"fieldhall on {base}/  (API {base}/api/v1, OpenAPI {base}/schema, sync {base}/sync)"
+    )
     uvicorn.run(
         app,
         host=settings.host,
@@ -342,3 +346,6 @@ def keys_rotate(as_json: bool, data_dir: str | None, database_url: str | None) -
     with service.session() as session:
         fresh = rotate_signing_key(session)
     _emit(as_json, fresh.to_json(), f"now signing with {fresh.key_id}")
+
+
+main.add_command(replicate)

@@ -354,6 +354,29 @@ class Store:
             answer[doc_id] = entry
         return answer
 
+    def pending_changes(
+        self,
+        name: str,
+        after: int,
+        *,
+        principal: Principal = ADMIN,
+        doc_ids: Sequence[str] | None = None,
+    ) -> int:
+        """How many changed documents follow ``after`` (CouchDB's ``pending``)."""
+        with self.db.read() as conn:
+            row = self._db_row(conn, name)
+            query = (
+                select(func.count())
+                .select_from(t.document)
+                .where(t.document.c.db_id == row.id, t.document.c.seq > after)
+            )
+            if principal.channels is not None:
+                visible = self._visible_docs_subquery(row.id, principal.channels)
+                query = query.where(t.document.c.doc_id.in_(visible))
+            if doc_ids is not None:
+                query = query.where(t.document.c.doc_id.in_(list(doc_ids)))
+            return int(conn.execute(query).scalar_one())
+
     def changes(
         self,
         name: str,

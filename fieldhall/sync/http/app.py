@@ -22,6 +22,7 @@ from ..errors import (
     CouchError,
     Forbidden,
     MethodNotAllowed,
+    NotFound,
     ServiceUnavailable,
     Unauthorized,
 )
@@ -40,6 +41,7 @@ from .asgi import (
 )
 from .auth import Authenticator, basic_credentials
 from .context import Context, ServerSettings
+from .replicate import replicate_endpoint
 
 __all__ = ["CouchApp", "couch_router"]
 
@@ -78,6 +80,7 @@ class CouchApp:
         if scope["type"] != "http":
             return
         request = Request.from_scope(scope, receive, self.prefix, self.settings.max_body)
+        request.json_loader = self.settings.json_loads
         head = request.method == "HEAD"
         try:
             response = await self._dispatch(request)
@@ -107,6 +110,10 @@ class CouchApp:
         if first == "_session":
             return await self._session(request, method)
         ctx = Context(self.store, self.authenticator.authenticate(request), self.settings)
+        if first == "_replicate" and len(segments) == 1:
+            if method != "POST":
+                raise MethodNotAllowed("Only POST allowed")
+            return await replicate_endpoint(ctx, request)
         if first == "_uuids":
             count = request.integer("count", 1, minimum=1) or 1
             if count > 1000:
@@ -117,6 +124,9 @@ class CouchApp:
             return json_response(await ctx.run(self.store.database_names))
         if first.startswith("_"):
             check_db_name(first)  # as CouchDB: an unknown `_name` is an illegal database name
+        public = self.settings.public_databases
+        if public is not None and not ctx.principal.is_admin and first not in public:
+            raise NotFound("Database does not exist.")
         return await self._database(ctx, request, method, first, segments[1:])
 
     async def _database(

@@ -59,6 +59,7 @@ class Request:
     query_multi: list[tuple[str, str]] = field(default_factory=list)
     _headers: dict[str, str] | None = None
     _body: bytes | None = None
+    json_loader: Callable[[bytes], Any] | None = None
 
     @classmethod
     def from_scope(cls, scope: Scope, receive: Receive, prefix: bytes, max_body: int) -> Request:
@@ -131,7 +132,10 @@ class Request:
         data = await self.body()
         if not data.strip():
             raise BadRequest("Request body is empty; a JSON object was expected")
-        return loads(data)
+        return self.parse_json(data)
+
+    def parse_json(self, data: bytes) -> Any:
+        return self.json_loader(data) if self.json_loader is not None else loads(data)
 
     async def json_object(self, *, require_content_type: bool = False) -> dict[str, Any]:
         value = await self.json(require_content_type=require_content_type)

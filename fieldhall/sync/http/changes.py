@@ -169,6 +169,18 @@ async def _now(ctx: Context, db: str) -> int:
     return info.update_seq
 
 
+async def _pending(ctx: Context, feed: _Feed, rows: list[dict[str, Any]], last: int) -> int:
+    """Changes left after this page; only a full page can leave any (selector feeds scan
+    to the end and report 0)."""
+    if feed.descending or feed.matcher is not None or feed.limit is None:
+        return 0
+    if len(rows) < feed.limit:
+        return 0
+    return await ctx.run(
+        ctx.store.pending_changes, feed.db, last, principal=ctx.principal, doc_ids=feed.doc_ids
+    )
+
+
 async def changes(ctx: Context, request: Request, db: str) -> Response | StreamingResponse:
     feed_type = request.query.get("feed", "normal")
     if feed_type not in ("normal", "longpoll", "continuous", "eventsource"):
@@ -183,7 +195,8 @@ async def changes(ctx: Context, request: Request, db: str) -> Response | Streami
     timeout_ms = request.integer("timeout", ctx.settings.changes_timeout_ms) or 0
     if feed_type == "normal" or (feed_type == "longpoll" and feed.descending):
         rows, last = await _rows(ctx, feed, since, feed.limit)
-        return json_response({"results": rows, "last_seq": format_seq(last), "pending": 0})
+        pending = await _pending(ctx, feed, rows, last)
+        return json_response({"results": rows, "last_seq": format_seq(last), "pending": pending})
     if feed_type == "longpoll":
         return StreamingResponse(
             _ending_with_errors(_longpoll(ctx, request, feed, since, heartbeat, timeout_ms)),

@@ -27,6 +27,11 @@ class ServerSettings:
     vendor_version: str = "0.1.0"
     max_body: int = DEFAULT_MAX_BODY
     changes_timeout_ms: int = 60_000
+    # A stricter JSON parser for request bodies (e.g. I-JSON: no duplicate keys); it raises
+    # BadRequest for what it refuses. None: CouchDB's own leniency.
+    json_loads: Callable[[bytes], Any] | None = None
+    # The databases a non-admin principal may address; the rest answer as missing.
+    public_databases: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from .. import revtree
 from ..documents import IncomingDoc, parse_incoming
 from ..errors import BadContentType, BadRequest, Conflict, NotFound
 from ..store import DocState, RevisionRecord
-from .asgi import Request, Response, json_response, loads
+from .asgi import Request, Response, json_response
 from .context import Context
 from .multipart import attachment_bytes, build_multipart, new_boundary, parse_multipart
 from .render import RenderOptions, render_doc
@@ -217,7 +217,7 @@ async def _read_multipart(
     parts = parse_multipart(body, request.header_param("content-type", "boundary"))
     if not parts or parts[0].content_type not in ("", "application/json"):
         raise BadRequest("multipart/related must start with a JSON document part")
-    raw = _with_rev(loads(parts[0].body), rev)
+    raw = _with_rev(request.parse_json(parts[0].body), rev)
     doc = parse_incoming(raw, new_edits=new_edits, doc_id=doc_id)
     following = [a for a in (doc.attachments or {}).values() if a.follows]
     if len(following) != len(parts) - 1:
