@@ -31,7 +31,25 @@ class FieldService:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
+        """A session for work that may write: it holds the database's write lock from the
+        start (on SQLite a read transaction cannot become a write one once another writer
+        has committed). ``session.commit()`` inside commits a savepoint; the whole commits
+        when the block ends."""
+        with (
+            self.store.db.write() as connection,
+            Session(
+                bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+            ) as session,
+        ):
+            yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reads only (e.g. authenticating a device on every request)."""
+        with (
+            self.store.db.read() as connection,
+            Session(bind=connection, expire_on_commit=False) as session,
+        ):
             yield session
 
     def ensure_databases(self) -> None:

@@ -27,7 +27,7 @@ class FieldSyncAuthenticator:
         header = request.headers.get("authorization", "")
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
-            with self.service.session() as session:
+            with self.service.read_session() as session:
                 identity = authenticate_token(session, value.strip())
             if identity is None:
                 raise Unauthorized("unknown or revoked device token")

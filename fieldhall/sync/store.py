@@ -12,6 +12,7 @@ everything else the store answers exactly as if the document did not exist.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -36,6 +37,8 @@ from .revtree import MergeOutcome, RevNode
 __all__ = ["CommitListener", "DatabaseInfo", "DocState", "RevisionRecord", "Store", "WriteResult"]
 
 CommitListener = Callable[[str, Principal, list[dict[str, Any]]], None]
+
+log = logging.getLogger("fieldhall.sync.store")
 
 _DB_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_$()+-/")
 _SELECTOR_SCAN_BATCH = 500
@@ -551,7 +554,11 @@ class Store:
         if batch.changed:
             self.notifier.notify(name)
             for listener in self.commit_listeners:
-                listener(name, principal, batch.stored_docs)
+                try:
+                    listener(name, principal, batch.stored_docs)
+                except Exception:
+                    # The write is committed and acknowledged; a listener catches up later.
+                    log.exception("commit listener %r failed on %s", listener, name)
         return results
 
     # ------------------------------------------------------------------ _local documents

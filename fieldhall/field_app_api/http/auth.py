@@ -42,7 +42,7 @@ def require_device(request: Request) -> DeviceIdentity:  # type: ignore[type-arg
     token = bearer_token(request.headers.get("authorization", ""))
     if token is None:
         raise FieldError("device.unauthorized", "a device bearer token is required", status=401)
-    with service_of(request).session() as session:
+    with service_of(request).read_session() as session:
         identity = authenticate_token(session, token)
     if identity is None:
         raise FieldError("device.unauthorized", "unknown or revoked device token", status=401)
