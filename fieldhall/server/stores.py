@@ -21,7 +21,11 @@ def open_store(settings: Settings) -> Store:
         # Several app workers share the database: wake every worker's feeds on commit.
         conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         PostgresListener(conninfo, notifier).start()
-    store = Store(Database(engine), BlobStore(settings.blob_dir), notifier=notifier)
+    store = Store(
+        Database(engine, synchronous=settings.sqlite_synchronous),
+        BlobStore(settings.blob_dir),
+        notifier=notifier,
+    )
     store.blob_grace_seconds = settings.blob_grace_seconds
     return store
 

@@ -61,11 +61,13 @@ def _sqlite_engine(url: str, *, synchronous: str, echo: bool) -> Engine:
 class Database:
     """An engine plus the transaction discipline the store uses."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, synchronous: str = "FULL") -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         # One writer at a time within this process; other processes wait on SQLite's lock.
         self._write_lock = threading.Lock() if self.is_sqlite else None
+        # The engine's PRAGMA synchronous, restored after a relaxed (durable=False) write.
+        self.synchronous = synchronous.upper()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -73,15 +75,29 @@ class Database:
             yield connection
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self, *, durable: bool = True) -> Iterator[Connection]:
+        """A write transaction. ``durable=False`` (SQLite only) commits without waiting for
+        the disk: the write survives a crashed process but may be lost in a power cut — for
+        data that is cheap to redo, such as replication checkpoints. The next durable commit
+        makes it durable too (the WAL is synced in order)."""
         if self._write_lock is None:
             with self.engine.connect() as connection, connection.begin():
                 yield connection
             return
         with self._write_lock, self.engine.connect() as connection:
             connection.execution_options(sqlite_begin="IMMEDIATE")
-            with connection.begin():
-                yield connection
+            relaxed = not durable and self.synchronous != "NORMAL"
+            # On the driver's connection: through SQLAlchemy it would open a transaction, and
+            # SQLite refuses to change the safety level inside one.
+            raw: Any = connection.connection.driver_connection
+            if relaxed:
+                raw.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with connection.begin():
+                    yield connection
+            finally:
+                if relaxed:
+                    raw.execute(f"PRAGMA synchronous={self.synchronous}")
 
     def dispose(self) -> None:
         self.engine.dispose()

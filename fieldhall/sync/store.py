@@ -587,7 +587,8 @@ class Store:
         delete_it: bool = False,
     ) -> str:
         key = _local_key(doc_id, principal)
-        with self.db.write() as conn:
+        # Checkpoints are cheap to redo: a lost one makes a replicator re-send, not lose data.
+        with self.db.write(durable=False) as conn:
             db_row = self._db_row(conn, name, lock=True)
             where = and_(t.local.c.db_id == db_row.id, t.local.c.doc_id == key)
             current = conn.execute(select(t.local.c.rev).where(where)).scalar()
