@@ -130,8 +130,14 @@ def _limit(request: Request) -> int | None:
 async def _rows(
     ctx: Context, feed: _Feed, since: int, limit: int | None
 ) -> tuple[list[dict[str, Any]], int]:
-    states, last = await ctx.run(
-        ctx.store.changes,
+    # One worker-thread hop for the page: the query, the bodies and the rendering.
+    return await ctx.run(_rows_now, ctx, feed, since, limit)
+
+
+def _rows_now(
+    ctx: Context, feed: _Feed, since: int, limit: int | None
+) -> tuple[list[dict[str, Any]], int]:
+    states, last = ctx.store.changes(
         feed.db,
         since=since,
         limit=limit,
@@ -142,9 +148,7 @@ async def _rows(
     )
     records: dict[tuple[str, str], RevisionRecord] = {}
     if feed.include_docs and states:
-        records = await ctx.run(
-            ctx.store.revisions, feed.db, [(s.doc_id, s.winner) for s in states]
-        )
+        records = ctx.store.revisions(feed.db, [(s.doc_id, s.winner) for s in states])
     rows = []
     for state in states:
         revs = state.leaves() if feed.style_all else [state.winner]
