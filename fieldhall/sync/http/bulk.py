@@ -112,10 +112,8 @@ def _bulk_get(
     ctx: Context, db: str, wanted: list[Any], options: RenderOptions, latest: bool
 ) -> list[dict[str, Any]]:
     store = ctx.store
-    ids = [w.get("id") for w in wanted if isinstance(w, dict) and isinstance(w.get("id"), str)]
-    ids: list[str] = [
-        w["id"] for w in wanted if isinstance(w, dict) and isinstance(w.get("id"), str)
-    ]
+    ids = [w["id"] for w in wanted if isinstance(w, dict) and isinstance(w.get("id"), str)]
+    states = store.documents(db, ids, ctx.principal)
     plan: list[tuple[str, list[tuple[str | None, str | None]], Any]] = []
     pairs: list[tuple[str, str]] = []
     for item in wanted:
