@@ -19,7 +19,7 @@ $(NODE_INSTALLED): package-lock.json
 	touch $@
 
 run: $(INSTALLED)
-	$(BIN)/fieldhall serve
+	$(BIN)/fieldhall demo
 
 services:
 	scripts/ensure-postgres.sh

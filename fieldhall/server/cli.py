@@ -26,6 +26,9 @@ from fieldhall.field_app_api.service import FieldService
 from fieldhall.field_app_api.staff import ROLES, add_staff
 
 from .app import create_app, create_couch_app
+from .audit_cmd import audit
+from .bench_cmd import bench
+from .demo import seed_demo
 from .replicate_cmd import replicate
 from .settings import Settings
 from .stores import open_field
@@ -349,3 +352,28 @@ def keys_rotate(as_json: bool, data_dir: str | None, database_url: str | None) -
 
 
 main.add_command(replicate)
+main.add_command(bench)
+main.add_command(audit)
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8000).")
+@click.option("--data-dir", default=None, help="Data directory (FIELDHALL_DATA_DIR).")
+@click.pass_context
+def demo(ctx: click.Context, host: str | None, port: int | None, data_dir: str | None) -> None:
+    """Seed a fresh data directory with demo data (printing the credentials), then serve."""
+    settings = Settings.from_env(data_dir=data_dir, host=host, port=port)
+    hall = seed_demo(open_field(settings))
+    base = f"http://{settings.host}:{settings.port}"
+    if hall.created and hall.admin is not None:
+        click.echo(f"demo hall created in {settings.data_dir}")
+        click.echo(f"staff admin: {hall.admin[0]} / {hall.admin[1]}  (HTTP Basic on /api/v1/admin)")
+        for name, issued in hall.codes:
+            where = issued.grid_id or issued.station_id
+            click.echo(
+                f"  {name:4} {where:16} enrollment code {issued.code}  (agent {issued.agent_id})"
+            )
+    else:
+        click.echo(f"using the existing hall in {settings.data_dir}")
+    ctx.invoke(serve, host=host, port=port, data_dir=data_dir, database_url=None, public_url=base)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, bindparam, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Row
 
 from . import revtree
@@ -321,19 +321,28 @@ class Store:
         self, conn: Connection, db_id: int, pairs: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], RevisionRecord]:
         found: dict[tuple[str, str], RevisionRecord] = {}
-        unique = list(dict.fromkeys(pairs))
-        for start in range(0, len(unique), 400):
-            chunk = unique[start : start + 400]
+        wanted = set(pairs)
+        ids = list(dict.fromkeys(doc_id for doc_id, _ in pairs))
+        revs = list(dict.fromkeys(rev for _, rev in pairs))
+        # `doc_id IN (…) AND rev IN (…)` walks the primary key; a row-value
+        # `(doc_id, rev) IN (…)` makes SQLite scan every revision of the database.
+        for start in range(0, len(ids), 400):
             rows = conn.execute(
                 select(t.revision).where(
                     t.revision.c.db_id == db_id,
-                    tuple_(t.revision.c.doc_id, t.revision.c.rev).in_(chunk),
+                    t.revision.c.doc_id.in_(ids[start : start + 400]),
+                    t.revision.c.rev.in_(revs),
                 )
             )
             for row in rows:
-                found[(row.doc_id, row.rev)] = RevisionRecord(
-                    row.rev, row.deleted, orjson.loads(row.body), _atts_from_json(row.attachments)
-                )
+                key = (row.doc_id, row.rev)
+                if key in wanted:
+                    found[key] = RevisionRecord(
+                        row.rev,
+                        row.deleted,
+                        orjson.loads(row.body),
+                        _atts_from_json(row.attachments),
+                    )
         return found
 
     def revs_diff(

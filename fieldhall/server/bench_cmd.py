@@ -1,0 +1,47 @@
+"""``fieldhall bench``: runs the benchmark harnesses of the repository checkout (``bench/``).
+
+``bench/`` is not part of the installed package, so the command finds it next to the package
+(an editable install, as ``make`` does) or under the current directory, and runs the harness
+with this interpreter.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+__all__ = ["bench"]
+
+
+def _harness(name: str) -> Path:
+    candidates = [
+        Path(__file__).resolve().parents[2] / "bench" / name,
+        Path.cwd() / "bench" / name,
+    ]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise click.ClickException(
+        f"bench/{name} not found: run from a fieldhall checkout (pip install -e .)"
+    )
+
+
+@click.group()
+def bench() -> None:
+    """Benchmarks from the repository checkout (bench/); results in bench/RESULTS.md."""
+
+
+@bench.command("sync")
+@click.option("--couchdb", metavar="URL", help="Also measure an Apache CouchDB (USER:PASS in URL).")
+@click.option("--quick", is_flag=True, help="About 10x smaller: a smoke run, not recorded.")
+def sync(couchdb: str | None, quick: bool) -> None:
+    """fieldhall couch serve vs pouchdb-server: PouchDB push/pull, _bulk_docs, _changes, RSS."""
+    argv = [sys.executable, str(_harness("sync_bench.py"))]
+    if couchdb:
+        argv += ["--couchdb", couchdb]
+    if quick:
+        argv.append("--quick")
+    raise SystemExit(subprocess.run(argv, check=False).returncode)

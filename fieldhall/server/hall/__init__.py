@@ -1,0 +1,1 @@
+"""The hall domain: cases, time limits, dispatch, stations, and the audit log."""
