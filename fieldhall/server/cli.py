@@ -29,6 +29,7 @@ from .app import create_app, create_couch_app
 from .audit_cmd import audit
 from .bench_cmd import bench
 from .demo import seed_demo
+from .device_cmd import device
 from .replicate_cmd import replicate
 from .settings import Settings
 from .stores import open_field
@@ -354,6 +355,7 @@ def keys_rotate(as_json: bool, data_dir: str | None, database_url: str | None) -
 main.add_command(replicate)
 main.add_command(bench)
 main.add_command(audit)
+main.add_command(device)
 
 
 @main.command()

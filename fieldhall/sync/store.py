@@ -427,7 +427,9 @@ class Store:
                 states = [_state_from_row(r) for r in conn.execute(query)]
                 last = self._last_seq(conn, row, principal, states, limit, since, descending)
                 return states, last
-            return self._scan_matching(conn, row, base, order, since, limit, descending, match)
+            return self._scan_matching(
+                conn, row, base, order, since, limit, descending, match, principal
+            )
 
     def _last_seq(
         self,
@@ -457,6 +459,7 @@ class Store:
         limit: int | None,
         descending: bool,
         match: Callable[[DocState, RevisionRecord | None], bool],
+        principal: Principal = ADMIN,
     ) -> tuple[list[DocState], int]:
         matched: list[DocState] = []
         cursor = since
@@ -482,8 +485,13 @@ class Store:
                         return matched, cursor
             if len(batch) < _SELECTOR_SCAN_BATCH:
                 break
-        end = int(db_row.update_seq) if not descending else 0
-        return matched, max(cursor, end) if not descending else end
+        if descending:
+            return matched, 0
+        if principal.channels is not None:
+            # The scan covered every document this principal may see: its own end, never
+            # the database's update_seq (that would reveal others' activity).
+            return matched, cursor
+        return matched, max(cursor, int(db_row.update_seq))
 
     def all_docs(
         self,
