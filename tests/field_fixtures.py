@@ -54,7 +54,11 @@ class Hall:
         """Run an administrative ``fieldhall`` command with --json on this hall's data."""
         result = subprocess.run(
             [FIELDHALL, *args, "--json", "--data-dir", str(self.data_dir)],
-            input=stdin, capture_output=True, text=True, check=True, timeout=60,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
         )
         parsed: dict[str, object] = json.loads(result.stdout)
         return parsed
@@ -62,7 +66,9 @@ class Hall:
     def admin(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, auth=ADMIN, timeout=60.0)
 
-    def new_agent(self, name: str, grid: str | None = None, station: str | None = None) -> dict[str, object]:
+    def new_agent(
+        self, name: str, grid: str | None = None, station: str | None = None
+    ) -> dict[str, object]:
         with self.admin() as client:
             body = {"name": name, "grid_id": grid, "station_id": station}
             response = client.post("/api/v1/admin/agents", json=body)
@@ -70,10 +76,18 @@ class Hall:
             agent: dict[str, object] = response.json()
             return agent
 
-    def enroll(self, name: str, grid: str | None = "grid-a", station: str | None = None, tmp: Path | None = None) -> DeviceClient:
+    def enroll(
+        self,
+        name: str,
+        grid: str | None = "grid-a",
+        station: str | None = None,
+        tmp: Path | None = None,
+    ) -> DeviceClient:
         agent = self.new_agent(name, grid, station)
         state = tmp / f"{agent['agent_id']}.json" if tmp else None
-        return DeviceClient.enroll(self.url, str(agent["enrollment_code"]), name=name, state_path=state)
+        return DeviceClient.enroll(
+            self.url, str(agent["enrollment_code"]), name=name, state_path=state
+        )
 
 
 @contextmanager
@@ -81,9 +95,24 @@ def running_hall(data_dir: Path, database_url: str | None = None) -> Iterator[Ha
     data_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, port=free_port())
     subprocess.run(
-        [FIELDHALL, "staff", "add", "--username", ADMIN[0], "--role", "admin", "--password-stdin",
-         "--data-dir", str(data_dir), *(["--database-url", database_url] if database_url else [])],
-        input=ADMIN[1] + "\n", capture_output=True, text=True, check=True, timeout=60,
+        [
+            FIELDHALL,
+            "staff",
+            "add",
+            "--username",
+            ADMIN[0],
+            "--role",
+            "admin",
+            "--password-stdin",
+            "--data-dir",
+            str(data_dir),
+            *(["--database-url", database_url] if database_url else []),
+        ],
+        input=ADMIN[1] + "\n",
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     url = f"http://127.0.0.1:{settings.port}"
     app = create_app(settings, public_url=url)
@@ -106,15 +135,24 @@ def running_hall(data_dir: Path, database_url: str | None = None) -> Iterator[Ha
         thread.join(timeout=10)
 
 
-def senior_card_case(device: DeviceClient, seed: int = 1) -> tuple[dict[str, object], list[Material]]:
+def senior_card_case(
+    device: DeviceClient, seed: int = 1
+) -> tuple[dict[str, object], list[Material]]:
     """A signed 老年人优待证 case with an ID card photo, a portrait and the consent signature."""
     return device.case(
         "senior_citizen_card",
         CATALOG_VERSION,
-        applicant={"name": "张桂兰", "id_number": "610902194501010023", "phone": "13800000000",
-                   "address": "汉滨区新城街道南环社区3号楼"},
-        form={"birth_date": "1945-01-01", "household_type": "本地户籍",
-              "residence_address": "汉滨区新城街道南环社区3号楼2单元"},
+        applicant={
+            "name": "张桂兰",
+            "id_number": "610902194501010023",
+            "phone": "13800000000",
+            "address": "汉滨区新城街道南环社区3号楼",
+        },
+        form={
+            "birth_date": "1945-01-01",
+            "household_type": "本地户籍",
+            "residence_address": "汉滨区新城街道南环社区3号楼2单元",
+        },
         materials=[
             Material(f"id_front_{seed}.jpg", jpeg(seed), "image/jpeg", "id_card"),
             Material(f"portrait_{seed}.jpg", jpeg(seed + 1000), "image/jpeg", "photo"),
