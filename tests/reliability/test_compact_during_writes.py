@@ -19,7 +19,7 @@ from .kill9 import run_kill9
 SEED = int(os.environ.get("FIELDHALL_SEED", "20240917"))
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(600)
 def test_acknowledged_attachments_survive_compaction_during_writes(tmp_path: Path) -> None:
     run = run_kill9(tmp_path, rounds=5, seed=SEED, compact=True)
 

@@ -22,7 +22,8 @@ ROUNDS = 100 if SOAK else 20
 SEED = int(os.environ.get("FIELDHALL_SEED", "20240917"))
 
 
-@pytest.mark.timeout(ROUNDS * 12 + 120)
+# Generous: a loaded CI machine is several times slower than a quiet one.
+@pytest.mark.timeout(ROUNDS * 30 + 300)
 def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
     run = run_kill9(tmp_path, rounds=ROUNDS, seed=SEED)
 
