@@ -34,7 +34,7 @@ class FieldService:
         """A session for work that may write: it holds the database's write lock from the
         start (on SQLite a read transaction cannot become a write one once another writer
         has committed). ``session.commit()`` inside commits a savepoint; the whole commits
-        when the block ends."""
+        when the block ends without an exception."""
         with (
             self.store.db.write() as connection,
             Session(
@@ -42,6 +42,8 @@ class FieldService:
             ) as session,
         ):
             yield session
+            # The block is the unit of work: what it added is kept unless it raised.
+            session.commit()
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:

@@ -242,16 +242,22 @@ class Store:
                     row.revs_limit,
                     row.created_at,
                 )
-            visible = self._visible_docs_subquery(row.id, principal.channels)
-            counts = conn.execute(
-                select(t.document.c.deleted, func.count(), func.max(t.document.c.seq))
-                .where(t.document.c.db_id == row.id, t.document.c.doc_id.in_(visible))
-                .group_by(t.document.c.deleted)
-            ).all()
-            live = sum(c for deleted, c, _ in counts if not deleted)
-            dead = sum(c for deleted, c, _ in counts if deleted)
-            seq = max((m for _, _, m in counts), default=0) or 0
+            states = self._load_states(
+                conn, row.id, self._visible_ids(conn, row.id, principal.channels)
+            )
+            live = sum(1 for state in states.values() if not state.deleted)
+            dead = len(states) - live
+            seq = max((state.seq for state in states.values()), default=0)
             return DatabaseInfo(name, seq, live, dead, row.revs_limit, row.created_at)
+
+    def _visible_ids(self, conn: Connection, db_id: int, channels: frozenset[str]) -> list[str]:
+        """The sorted ids of the documents in ``channels``, read from the channel index alone
+        (its key leads with the channel), so the cost follows what the principal may see."""
+        ch = t.channel.c
+        rows = conn.execute(
+            select(ch.doc_id).where(ch.db_id == db_id, ch.channel.in_(sorted(channels)))
+        )
+        return sorted({doc_id for (doc_id,) in rows})
 
     def _visible_docs_subquery(self, db_id: int, channels: frozenset[str]) -> Any:
         return (
@@ -406,30 +412,62 @@ class Store:
         """
         with self.db.read() as conn:
             row = self._db_row(conn, name)
-            db_id = row.id
-            base = select(t.document).where(t.document.c.db_id == db_id)
-            if principal.channels is not None:
-                base = base.where(
-                    t.document.c.doc_id.in_(self._visible_docs_subquery(db_id, principal.channels))
+
+            def page(cursor: int, count: int | None) -> list[DocState]:
+                query = self._changes_page(
+                    conn, row.id, cursor, count, descending, principal.channels, doc_ids
                 )
-            if doc_ids is not None:
-                base = base.where(t.document.c.doc_id.in_(list(doc_ids)))
-            order = t.document.c.seq.desc() if descending else t.document.c.seq
-            if descending:
-                if since > 0:
-                    base = base.where(t.document.c.seq < since)
-            else:
-                base = base.where(t.document.c.seq > since)
+                return [_state_from_row(r) for r in conn.execute(query)]
+
             if match is None:
-                query = base.order_by(order)
-                if limit is not None:
-                    query = query.limit(limit)
-                states = [_state_from_row(r) for r in conn.execute(query)]
+                states = page(since, limit)
                 last = self._last_seq(conn, row, principal, states, limit, since, descending)
                 return states, last
-            return self._scan_matching(
-                conn, row, base, order, since, limit, descending, match, principal
-            )
+            return self._scan_matching(conn, row, page, since, limit, descending, match, principal)
+
+    def _changes_page(
+        self,
+        conn: Connection,
+        db_id: int,
+        cursor: int,
+        count: int | None,
+        descending: bool,
+        channels: frozenset[str] | None,
+        doc_ids: Sequence[str] | None,
+    ) -> Any:
+        """The documents changed after ``cursor`` (before it when descending; 0 is the end).
+
+        With channels and no id filter the walk starts from the channel index, so a feed costs
+        what it returns, not the size of the database."""
+        doc = t.document.c
+        seq_col = doc.seq
+        if channels is not None and doc_ids is None:
+            ch = t.channel.c
+            seqs = select(ch.seq).where(ch.db_id == db_id, ch.channel.in_(sorted(channels)))
+            if descending:
+                if cursor > 0:
+                    seqs = seqs.where(ch.seq < cursor)
+                seqs = seqs.distinct().order_by(ch.seq.desc())
+            else:
+                seqs = seqs.where(ch.seq > cursor).distinct().order_by(ch.seq)
+            if count is not None:
+                seqs = seqs.limit(count)
+            # Two steps on purpose: joined, SQLite walks every document of the database.
+            picked = [seq for (seq,) in conn.execute(seqs)]
+            query = select(t.document).where(doc.db_id == db_id, seq_col.in_(picked))
+            return query.order_by(seq_col.desc() if descending else seq_col)
+        query = select(t.document).where(doc.db_id == db_id)
+        if channels is not None:
+            query = query.where(doc.doc_id.in_(self._visible_docs_subquery(db_id, channels)))
+        if doc_ids is not None:
+            query = query.where(doc.doc_id.in_(list(doc_ids)))
+        if descending:
+            if cursor > 0:
+                query = query.where(seq_col < cursor)
+            query = query.order_by(seq_col.desc())
+        else:
+            query = query.where(seq_col > cursor).order_by(seq_col)
+        return query.limit(count) if count is not None else query
 
     def _last_seq(
         self,
@@ -453,8 +491,7 @@ class Store:
         self,
         conn: Connection,
         db_row: Row[Any],
-        base: Any,
-        order: Any,
+        page: Callable[[int, int | None], list[DocState]],
         since: int,
         limit: int | None,
         descending: bool,
@@ -464,16 +501,7 @@ class Store:
         matched: list[DocState] = []
         cursor = since
         while True:
-            query = base
-            if descending:
-                if cursor != since or since > 0:
-                    query = query.where(t.document.c.seq < cursor)
-            else:
-                query = query.where(t.document.c.seq > cursor)
-            batch = [
-                _state_from_row(r)
-                for r in conn.execute(query.order_by(order).limit(_SELECTOR_SCAN_BATCH))
-            ]
+            batch = page(cursor, _SELECTOR_SCAN_BATCH)
             if not batch:
                 break
             bodies = self._load_revisions(conn, db_row.id, [(s.doc_id, s.winner) for s in batch])
@@ -513,10 +541,17 @@ class Store:
             count_query = select(func.count()).select_from(t.document)
             count_query = count_query.where(doc.db_id == row.id, doc.deleted.is_(False))
             if principal.channels is not None:
-                visible = self._visible_docs_subquery(row.id, principal.channels)
-                query = query.where(doc.doc_id.in_(visible))
-                count_query = count_query.where(doc.doc_id.in_(visible))
-                total = int(conn.execute(count_query).scalar_one())
+                return self._visible_all_docs(
+                    conn,
+                    row.id,
+                    principal.channels,
+                    start,
+                    end,
+                    inclusive_end,
+                    descending,
+                    limit,
+                    skip,
+                )
             else:
                 total = int(row.doc_count)
             low, high = (end, start) if descending else (start, end)
@@ -534,6 +569,38 @@ class Store:
             if limit is not None:
                 query = query.limit(limit)
             return [_state_from_row(r) for r in conn.execute(query)], total
+
+    def _visible_all_docs(
+        self,
+        conn: Connection,
+        db_id: int,
+        channels: frozenset[str],
+        start: str | None,
+        end: str | None,
+        inclusive_end: bool,
+        descending: bool,
+        limit: int | None,
+        skip: int,
+    ) -> tuple[list[DocState], int]:
+        ids = self._visible_ids(conn, db_id, channels)
+        states = self._load_states(conn, db_id, ids)
+        live = [states[i] for i in ids if i in states and not states[i].deleted]
+        if descending:
+            live.reverse()
+        low, high = (end, start) if descending else (start, end)
+
+        def in_range(doc_id: str) -> bool:
+            if low is not None and (
+                doc_id < low or (doc_id == low and not inclusive_end and descending)
+            ):
+                return False
+            return not (
+                high is not None
+                and (doc_id > high or (doc_id == high and not inclusive_end and not descending))
+            )
+
+        chosen = [state for state in live if in_range(state.doc_id)][skip:]
+        return (chosen[:limit] if limit is not None else chosen), len(live)
 
     # ------------------------------------------------------------------ writes
 
