@@ -30,6 +30,7 @@ from .audit_cmd import audit
 from .bench_cmd import bench
 from .demo import seed_demo
 from .device_cmd import device
+from .evidence_cmd import evidence
 from .replicate_cmd import replicate
 from .settings import Settings
 from .stores import open_field
@@ -356,6 +357,7 @@ main.add_command(replicate)
 main.add_command(bench)
 main.add_command(audit)
 main.add_command(device)
+main.add_command(evidence)
 
 
 @main.command()

@@ -15,7 +15,17 @@ from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection
 
-__all__ = ["ADMIN", "ChannelFunction", "Principal", "Unchanged", "WriteContext", "WritePolicy"]
+from .documents import IncomingAttachment, StoredAttachment
+
+__all__ = [
+    "ADMIN",
+    "ChannelFunction",
+    "Principal",
+    "StubResolver",
+    "Unchanged",
+    "WriteContext",
+    "WritePolicy",
+]
 
 ChannelFunction = Callable[[Mapping[str, Any]], frozenset[str]]
 """Pure: a document (with ``_id``) to the channels it belongs to; evaluated at write time."""
@@ -65,3 +75,10 @@ class WritePolicy(Protocol):
         self, principal: Principal, new_doc: Mapping[str, Any], context: WriteContext
     ) -> None:
         """Called inside the same transaction once ``new_doc`` is going to be stored."""
+
+
+StubResolver = Callable[[Principal, str, str, IncomingAttachment], StoredAttachment | None]
+"""``(principal, doc_id, attachment name, the stub as sent)`` to the attachment the stub
+names, for a stub the document's ancestor revisions do not have; ``None`` leaves CouchDB's
+``missing_stub``. May raise ``Forbidden`` to refuse the document. Runs inside the write
+transaction (from its own connection): it must not write."""

@@ -30,7 +30,15 @@ from .changes import NOTIFY_CHANNEL, ChangeNotifier
 from .connection import Database
 from .documents import IncomingDoc, StoredAttachment
 from .errors import BadRequest, Conflict, CouchError, Forbidden, NotFound, PreconditionFailed
-from .policy import ADMIN, ChannelFunction, Principal, Unchanged, WriteContext, WritePolicy
+from .policy import (
+    ADMIN,
+    ChannelFunction,
+    Principal,
+    StubResolver,
+    Unchanged,
+    WriteContext,
+    WritePolicy,
+)
 from .revs import new_rev
 from .revtree import MergeOutcome, RevNode
 
@@ -158,11 +166,14 @@ class Store:
         channel_function: ChannelFunction | None = None,
         write_policy: WritePolicy | None = None,
         notifier: ChangeNotifier | None = None,
+        stub_resolver: StubResolver | None = None,
     ) -> None:
         self.db = database
         self.blobs = blobs
         self.channel_function = channel_function
         self.write_policy = write_policy
+        # Consulted for a stub the document's ancestors do not have (e.g. uploaded bytes).
+        self.stub_resolver = stub_resolver
         self.notifier = notifier or ChangeNotifier()
         # Called after a write commits, with (database, principal, stored docs); e.g. to
         # acknowledge what arrived. Runs in the writer's thread, outside its transaction.
@@ -897,6 +908,14 @@ class _Batch:
                 if previous is None:
                     previous = self._ancestor_attachments(doc.doc_id, ancestors)
                 found = previous.get(name)
+                if found is None and self.store.stub_resolver is not None:
+                    named = self.store.stub_resolver(self.principal, doc.doc_id, name, att)
+                    if named is not None:
+                        revpos = att.revpos if (not self.new_edits and att.revpos) else generation
+                        resolved[name] = StoredAttachment(
+                            named.content_type, named.length, named.digest, named.sha256, revpos
+                        )
+                        continue
                 # As CouchDB's merge_stubs: a stub matches by name and, when given, revpos.
                 # Digests are not compared: CouchDB reports the digest of the bytes as it
                 # stored them (possibly gzipped), so a peer's digest may differ from ours.
