@@ -1,0 +1,151 @@
+"""Is this photo the same photo, or a near copy, as one already used? Two stages.
+
+1. ``find_similar`` on pHashes (64 bits, ≤ ``SIMILAR_PHASH_DISTANCE``): cheap, and it keeps
+   every copy, but it also keeps every photo with the same layout, such as all the ID cards
+   shot inside the app's framing guide.
+2. The detail hash (``detail``): the candidate's stored 1024-bit hash against the 225 probes of
+   the photo being checked; the smallest distance must be ≤ ``NEAR_COPY_DETAIL_DISTANCE``.
+
+The hall runs it where the worker records a ``Derived`` outcome (a pool thread, never a
+request): ``find_near_copies(probe(Image.open(derived.files["thumb"])), rows)``, with ``rows``
+the ``(case or material id, PhotoHashes)`` of photos already recorded, and flags the case with
+the other case named. An identical file is found too (distance 0), as is its own row.
+
+How the thresholds were chosen (``bench/photos_bench.py --hashes`` prints this table; the
+cases are ``tests/unit/photos/scenes.py``): 8 people's ID card, household-register page,
+property certificate and signature sheet, each photographed twice at slightly different poses
+inside the framing guide, and textured scenes, all through the real derivation pipeline.
+Distances in bits, min / median / max:
+
+    ====================================  ===== ============== ===============  =======
+    case                                  pairs pHash (64)     detail (1024)    matched
+    ====================================  ===== ============== ===============  =======
+    copy: recompressed q50                64    0 / 0 / 2      2 / 14 / 36      all
+    copy: recompressed q30                64    0 / 0 / 2      4 / 22 / 62      all
+    copy: resized 50 %                    64    0 / 0 / 2      4 / 15 / 34      all
+    copy: resized 25 %                    64    0 / 0 / 2      8 / 19 / 44      all
+    copy: cropped 3 % each side           64    2 / 5 / 10     20 / 49 / 68     all
+    copy: cropped 5 % one side            64    4 / 10 / 18    4 / 30 / 54      all
+    copy: stored rotated, EXIF 6          64    0 / 0 / 2      2 / 12 / 28      all
+    copy: stored rotated, EXIF 3          64    0 / 0 / 2      0 / 6 / 26       all
+    copy: brighter 25 %                   64    0 / 4 / 18     8 / 32 / 62      all
+    copy: darker 25 %                     64    0 / 0 / 4      8 / 21 / 44      all
+    copy: contrast 80 %                   64    0 / 0 / 4      6 / 23 / 48      all
+    copy: forwarded (60 %, +15 %, q60)    64    0 / 4 / 16     8 / 33 / 62      all
+    copy: saved as PNG                    64    0 / 0 / 2      2 / 14 / 36      all
+    other person's ID card                112   0 / 6 / 10     144 / 255 / 332  none
+    other person's register page          112   6 / 20 / 32    312 / 406 / 458  none
+    other person's certificate            112   6 / 18 / 30    206 / 319 / 420  none
+    other person's signature              112   10 / 22 / 28   346 / 427 / 492  none
+    same ID card, second shot             16    2 / 3 / 12     100 / 218 / 284  1
+    same register page, second shot       16    10 / 22 / 30   130 / 219 / 332  none
+    same certificate, second shot         16    6 / 16 / 22    124 / 212 / 278  none
+    same signature, second shot           16    8 / 17 / 22    128 / 250 / 346  none
+    different kinds of document           96    18 / 28 / 38   410 / 452 / 486  none
+    unrelated scenes                      56    22 / 32 / 42   426 / 458 / 482  none
+    ====================================  ===== ============== ===============  =======
+
+Every copy must match and no other person's document may: the pHash alone cannot do it
+(other people's ID cards, 0–10 bits, are closer than a cropped or brightened copy, up to 18),
+the detail hash leaves a wide gap: copies ≤ 68, other documents ≥ 144. The threshold, 112,
+sits a little nearer the other documents, since real copies can be rougher than these.
+A second photo of the *same* document is neither case (1 of 16 matched, at 100 bits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import imagehash
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from .detail import grey, probe_details, unpack
+from .hashes import SIMILAR_PHASH_DISTANCE, PhotoHashes
+
+__all__ = [
+    "NEAR_COPY_DETAIL_DISTANCE",
+    "NearCopy",
+    "Probe",
+    "detail_distance",
+    "find_near_copies",
+    "probe",
+]
+
+# Of 1024 bits; see the table above.
+NEAR_COPY_DETAIL_DISTANCE = 112
+# Candidates compared at once: 225 probes × 256 candidates × 16 words stay in cache.
+_BATCH = 256
+
+K = TypeVar("K")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Probe:
+    """A photo ready to be checked: its pHash and its 225 probe detail hashes."""
+
+    phash: str
+    details: npt.NDArray[np.uint64]
+
+
+@dataclass(frozen=True, slots=True)
+class NearCopy(Generic[K]):
+    """A candidate that is the same photo or a near copy, with both distances in bits."""
+
+    key: K
+    phash_distance: int
+    detail_distance: int
+
+
+def probe(image: Image.Image) -> Probe:
+    """Prepare a photo for ``find_near_copies``; give it the stored thumbnail, as the worker
+    hashed that."""
+    return Probe(phash=str(imagehash.phash(image)), details=probe_details(grey(image)))
+
+
+def find_near_copies(
+    query: Probe,
+    candidates: Iterable[tuple[K, PhotoHashes]],
+    *,
+    max_phash_distance: int = SIMILAR_PHASH_DISTANCE,
+    max_detail_distance: int = NEAR_COPY_DETAIL_DISTANCE,
+) -> list[NearCopy[K]]:
+    """The candidates ``(key, hashes)`` that are near copies of ``query``, nearest first.
+
+    The photo's own entry, if among the candidates, matches at distance 0: leave it out.
+    Candidates that pass the pHash stage are compared in batches: 10⁴ same-layout ID cards
+    take about a tenth of a second.
+    """
+    wanted = int(query.phash, 16)
+    shortlist: list[tuple[K, int, str]] = []
+    for key, hashes in candidates:
+        coarse = (wanted ^ int(hashes.phash, 16)).bit_count()
+        if coarse <= max_phash_distance:
+            shortlist.append((key, coarse, hashes.detail))
+    found: list[NearCopy[K]] = []
+    for start in range(0, len(shortlist), _BATCH):
+        batch = shortlist[start : start + _BATCH]
+        details = np.stack([unpack(detail) for _, _, detail in batch])
+        fine = _nearest(query.details, details)
+        for (key, coarse, _), distance in zip(batch, fine.tolist(), strict=True):
+            if distance <= max_detail_distance:
+                found.append(NearCopy(key, coarse, distance))
+    found.sort(key=lambda match: (match.detail_distance, match.phash_distance))
+    return found
+
+
+def detail_distance(query: Probe, detail: str) -> int:
+    """Bits between a stored detail hash and the nearest of the query's probes."""
+    return int(_nearest(query.details, unpack(detail)[None, :])[0])
+
+
+def _nearest(
+    probes: npt.NDArray[np.uint64], details: npt.NDArray[np.uint64]
+) -> npt.NDArray[np.int64]:
+    """For each stored hash (rows of ``details``), the bits to the nearest probe."""
+    differing = np.bitwise_count(probes[:, None, :] ^ details[None, :, :]).sum(axis=2)
+    nearest: npt.NDArray[np.int64] = differing.min(axis=0).astype(np.int64)
+    return nearest
