@@ -8,8 +8,6 @@ attempts are counted per client in the database; too many within the window get 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import io
 import secrets
@@ -21,6 +19,9 @@ import qrcode
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 from ulid import ULID
+
+from fieldhall.schemas.errors import KeyInvalid
+from fieldhall.schemas.keys import decode_key
 
 from .directory import get_agent
 from .errors import FieldError
@@ -103,16 +104,16 @@ class Enrollment:
 
 
 def _decode_public_key(value: object) -> str:
+    """The key as it was sent, if it is the canonical unpadded base64url of 32 raw bytes —
+    decoded as strictly as the policy decodes it when it verifies the device's signatures."""
     if not isinstance(value, str):
         raise FieldError("enroll.bad_public_key", "public_key must be a string")
     try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except (binascii.Error, ValueError):
-        raise FieldError("enroll.bad_public_key", "public_key is not base64url") from None
-    if len(raw) != 32 or "=" in value:
+        decode_key(value)
+    except KeyInvalid:
         raise FieldError(
             "enroll.bad_public_key", "public_key must be unpadded base64url of 32 raw bytes"
-        )
+        ) from None
     return value
 
 

@@ -11,9 +11,10 @@ document is refused for the most basic thing wrong with it:
 4. the type is one devices write (``unknown_type``) and the document is valid for it and for
    the form of the catalog version it names (``schema_invalid``, ``unknown_matter``,
    ``unknown_catalog_version``);
-5. ``agent_id``/``device_id``/``grid_id``/``station_id`` are the enrollment's (``not_owner``);
-6. a document already stored is immutable, unless these are the same signed bytes again — a
-   retry, which succeeds and stores nothing (``immutable``);
+5. ``agent_id``/``device_id``/``grid_id``/``station_id`` are the enrollment's, and a document
+   already stored under that id is this agent's (``not_owner``);
+6. a document already stored is immutable, unless these are the same signed bytes with the
+   same attachments again — a retry, which succeeds and stores nothing (``immutable``);
 7. the ``_attachments`` match the ``materials`` manifest byte for byte, and the consent or
    recipient signature names one of them (``attachment_mismatch``); each file is checked by
    the photo inspector (``bad_photo``);
@@ -101,7 +102,11 @@ class FieldPolicy:
             raise Forbidden(exc.reason) from exc
         self._check_owner(device, new_doc)
         if old_doc is not None and not old_doc.get("_deleted"):
-            if chain_hash(_signed_view(old_doc)) == chain_hash(_signed_view(new_doc)):
+            if old_doc.get("agent_id") != device.agent_id:
+                # Another agent's document answers as the store answers for an invisible one.
+                raise refuse("not_owner", f"document {doc_id} belongs to another principal")
+            same_bytes = chain_hash(_signed_view(old_doc)) == chain_hash(_signed_view(new_doc))
+            if same_bytes and _files(old_doc) == _files(new_doc):
                 raise Unchanged()
             raise refuse("immutable", f"{doc_id} is already synced and cannot be changed")
         self._check_attachments(new_doc)
@@ -192,6 +197,15 @@ class FieldPolicy:
             raise refuse("chain_fork", verdict.detail)
         if verdict.status is ChainStatus.RETRY_IDENTICAL:
             raise Unchanged()
+
+
+def _files(doc: Mapping[str, Any]) -> dict[str, tuple[Any, Any, Any]]:
+    """What a document's attachments are, byte for byte: name -> (sha256, length, type)."""
+    attachments: Mapping[str, Any] = doc.get("_attachments") or {}
+    return {
+        name: (att.get("sha256"), att.get("length"), att.get("content_type"))
+        for name, att in attachments.items()
+    }
 
 
 def _signature_images(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:

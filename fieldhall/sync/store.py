@@ -842,8 +842,11 @@ class _Batch:
             ancestors = [parent] if parent else []
         else:
             assert doc.path is not None
-            if doc.path[0] in tree:
+            visible = entry.old is None or self.principal.may_see(entry.old.channels)
+            if doc.path[0] in tree and visible:
                 return WriteResult(doc.doc_id, rev=doc.path[0])  # already known: a retry
+            # A known revision of a document the caller may not see goes on to the policy,
+            # which refuses it as it would any other write: success would reveal it exists.
             parent, generation, ancestors = None, revtree.generation(doc.path[0]), doc.path[1:]
         try:
             atts = self._resolve_attachments(doc, ancestors, generation)

@@ -14,7 +14,11 @@ from ..service import FieldService
 from ..staff import authenticate_staff
 from ..tables import StaffAccount
 
-__all__ = ["require_admin", "require_device", "service_of"]
+__all__ = ["DEVICE_UNAUTHORIZED", "require_admin", "require_device", "service_of"]
+
+# The contract fixes the device's 401 as CouchDB spells it, the same on /sync/field and on the
+# device API: {"error": "unauthorized"} (ARCHITECTURE, "Principals and channels").
+DEVICE_UNAUTHORIZED = "unauthorized"
 
 
 def service_of(request: Request) -> FieldService:  # type: ignore[type-arg]
@@ -41,11 +45,11 @@ def basic_credentials(header: str) -> tuple[str, str] | None:
 def require_device(request: Request) -> DeviceIdentity:  # type: ignore[type-arg]
     token = bearer_token(request.headers.get("authorization", ""))
     if token is None:
-        raise FieldError("device.unauthorized", "a device bearer token is required", status=401)
+        raise FieldError(DEVICE_UNAUTHORIZED, "a device bearer token is required", status=401)
     with service_of(request).read_session() as session:
         identity = authenticate_token(session, token)
     if identity is None:
-        raise FieldError("device.unauthorized", "unknown or revoked device token", status=401)
+        raise FieldError(DEVICE_UNAUTHORIZED, "unknown or revoked device token", status=401)
     return identity
 
 

@@ -42,10 +42,19 @@ class DeviceController(Controller):
             raise FieldError("enroll.bad_request", str(exc)) from None
         client = request.client.host if request.client else "unknown"
         service = service_of(request)
+        refused: FieldError | None = None
         with service.session() as session:
-            enrollment = enroll_device(session, body.code, body.public_key, body.name, client)
-            key_id, signing = current_signing_key(session)
-            hall_public, _ = sealing_key(session)
+            try:
+                enrollment = enroll_device(session, body.code, body.public_key, body.name, client)
+            except FieldError as exc:
+                # Leave the block normally so that the failed attempt enroll_device recorded
+                # commits: the rate limit counts it (raising here would roll it back).
+                refused = exc
+            else:
+                key_id, signing = current_signing_key(session)
+                hall_public, _ = sealing_key(session)
+        if refused is not None:
+            raise refused
         from cryptography.hazmat.primitives import serialization
 
         signing_public = signing.public_key().public_bytes(

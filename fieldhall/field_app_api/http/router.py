@@ -9,6 +9,7 @@ from litestar.exceptions import ValidationException
 
 from ..errors import FieldError
 from .admin_api import AdminController
+from .auth import DEVICE_UNAUTHORIZED
 from .devices_api import DeviceController
 from .public_api import PublicController
 
@@ -17,7 +18,7 @@ __all__ = ["field_api_router", "field_error_handlers"]
 
 def _field_error(request: Request[Any, Any, Any], exc: FieldError) -> Response[dict[str, str]]:
     headers = {"WWW-Authenticate": 'Basic realm="fieldhall"'} if exc.status == 401 else None
-    if exc.status == 401 and exc.code.startswith("device."):
+    if exc.status == 401 and exc.code == DEVICE_UNAUTHORIZED:
         headers = {"WWW-Authenticate": 'Bearer realm="fieldhall"'}
     return Response(exc.to_json(), status_code=exc.status, headers=headers)
 
