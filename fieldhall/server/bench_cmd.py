@@ -34,14 +34,35 @@ def bench() -> None:
     """Benchmarks from the repository checkout (bench/); results in bench/RESULTS.md."""
 
 
-@bench.command("sync")
-@click.option("--couchdb", metavar="URL", help="Also measure an Apache CouchDB (USER:PASS in URL).")
-@click.option("--quick", is_flag=True, help="About 10x smaller: a smoke run, not recorded.")
-def sync(couchdb: str | None, quick: bool) -> None:
-    """fieldhall couch serve vs pouchdb-server: PouchDB push/pull, _bulk_docs, _changes, RSS."""
-    argv = [sys.executable, str(_harness("sync_bench.py"))]
+def _run(harness: str, *, couchdb: str | None = None, quick: bool = False) -> None:
+    argv = [sys.executable, str(_harness(harness))]
     if couchdb:
         argv += ["--couchdb", couchdb]
     if quick:
         argv.append("--quick")
     raise SystemExit(subprocess.run(argv, check=False).returncode)
+
+
+@bench.command("sync")
+@click.option("--couchdb", metavar="URL", help="Also measure an Apache CouchDB (USER:PASS in URL).")
+@click.option("--quick", is_flag=True, help="About 10x smaller: a smoke run, not recorded.")
+def sync(couchdb: str | None, quick: bool) -> None:
+    """fieldhall couch serve vs pouchdb-server: PouchDB push/pull, _bulk_docs, _changes, RSS."""
+    _run("sync_bench.py", couchdb=couchdb, quick=quick)
+
+
+@bench.command("replicate")
+@click.option(
+    "--couchdb", metavar="URL", help="Also time POST /_replicate on an Apache CouchDB (USER:PASS)."
+)
+@click.option("--quick", is_flag=True, help="10x smaller, one round: a smoke run, not recorded.")
+def replicate(couchdb: str | None, quick: bool) -> None:
+    """fieldhall replicate vs PouchDB's replicator between two couch serve servers."""
+    _run("replicate_bench.py", couchdb=couchdb, quick=quick)
+
+
+@bench.command("field")
+@click.option("--quick", is_flag=True, help="10x smaller, one round: a smoke run, not recorded.")
+def field(quick: bool) -> None:
+    """Verified ingest of signed cases vs plain couch serve; an agent's first pull."""
+    _run("field_bench.py", quick=quick)

@@ -1,5 +1,6 @@
 """Assembling the hall server's parts on one database: the sync store with the field
-channels, policy and receipts, the field service, and the ``/sync`` CouchDB surface."""
+channels, policy and receipts, the field service, the ``/sync`` CouchDB surface, and the
+hall: its tables, the case workflow and the projector (started by ``create_app``)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,16 @@ from fieldhall.field_app_api.policy import FieldPolicy
 from fieldhall.field_app_api.receipts import ReceiptWriter
 from fieldhall.field_app_api.service import CATALOG_DB, FIELD_DB, FieldService
 from fieldhall.field_app_api.sync_auth import FieldSyncAuthenticator
+from fieldhall.field_app_api.uploads import UploadedStubResolver, Uploads
 from fieldhall.schemas import parse_ijson, validate_document
 from fieldhall.schemas.errors import IJsonError
 from fieldhall.sync.errors import BadRequest
 from fieldhall.sync.http import CouchApp, ServerSettings
 
+from .hall.audit import ensure_audit_tables
+from .hall.projector import Projector
+from .hall.tables import create_hall_tables
+from .hall.workflow import Workflow
 from .settings import Settings
 from .stores import open_store
 
@@ -28,6 +34,9 @@ class HallParts:
     field: FieldService
     sync: CouchApp
     receipts: ReceiptWriter
+    uploads: Uploads
+    workflow: Workflow
+    projector: Projector
 
 
 def ijson_loads(data: bytes) -> Any:
@@ -46,6 +55,8 @@ def assemble(settings: Settings) -> HallParts:
     field = FieldService(store.db.engine, store)
     field.ensure_databases()
     publish_catalog(store)
+    uploads = Uploads(field)
+    store.stub_resolver = UploadedStubResolver(uploads)
     receipts = ReceiptWriter(field)
     store.commit_listeners.append(receipts)
     receipts.catch_up()
@@ -59,4 +70,9 @@ def assemble(settings: Settings) -> HallParts:
         ),
         prefix="/sync",
     )
-    return HallParts(field, sync, receipts)
+    # Tables are created here for now; Alembic migrations take over in a later step.
+    create_hall_tables(store.db.engine)
+    ensure_audit_tables(store.db.engine)
+    workflow = Workflow(field)
+    projector = Projector(field, workflow)
+    return HallParts(field, sync, receipts, uploads, workflow, projector)

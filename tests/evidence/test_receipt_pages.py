@@ -22,9 +22,6 @@ PERSONAL = ("张桂兰", "610902194501010023", "13800000000", "南环社区")
 @pytest.fixture(scope="module")
 def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
     with running_hall(tmp_path_factory.mktemp("receipts") / "data") as running:
-        probe = httpx.get(running.url + "/verify/" + str(ULID()))
-        if "text/html" not in probe.headers.get("content-type", ""):
-            pytest.skip("the receipt pages are not mounted in create_app yet")
         yield running
 
 

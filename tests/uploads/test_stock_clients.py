@@ -4,14 +4,12 @@ and a document naming those bytes by an attachment stub is accepted afterwards."
 from __future__ import annotations
 
 import hashlib
-import inspect
 from urllib.parse import urlsplit
 
 import pytest
 
 from fieldhall.field_app_api.client import DeviceClient, Material
 from fieldhall.field_app_api.uploads import sha256_digest
-from fieldhall.sync.store import Store
 from tests.faultproxy import FaultProxy
 from tests.field_fixtures import Hall, senior_card_case
 
@@ -23,11 +21,6 @@ from .support import (
     upload_with_node,
     upload_with_tuspy,
     with_stubs,
-)
-
-requires_stub_hook = pytest.mark.skipif(
-    "stub_resolver" not in inspect.signature(Store.__init__).parameters,
-    reason="the store has no stub_resolver hook yet (see the uploads wiring patch)",
 )
 
 
@@ -87,7 +80,6 @@ def _case_with_uploaded_files(
     return case, files
 
 
-@requires_stub_hook
 @pytest.mark.parametrize("uploader", ["tuspy", "tus-js-client"])
 def test_stub_by_digest_is_accepted_after_upload(
     hall: Hall, bob: DeviceClient, uploader: str
@@ -102,7 +94,6 @@ def test_stub_by_digest_is_accepted_after_upload(
     bob.verify_receipt(receipts[0], case, files)
 
 
-@requires_stub_hook
 def test_stub_naming_another_devices_upload_is_attachment_mismatch(
     hall: Hall, bob: DeviceClient, chelsea: DeviceClient
 ) -> None:
@@ -114,7 +105,6 @@ def test_stub_naming_another_devices_upload_is_attachment_mismatch(
     assert str(result["reason"]).startswith("attachment_mismatch:"), result
 
 
-@requires_stub_hook
 def test_stub_with_unknown_or_malformed_digest_is_attachment_mismatch(
     hall: Hall, bob: DeviceClient
 ) -> None:

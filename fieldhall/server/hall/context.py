@@ -1,0 +1,62 @@
+"""Who triggers a transition, and the transaction it happens in (its instant, the event
+signer, the audit entries appended when it ends — last, as the audit log requires)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlmodel import Session
+
+from fieldhall.field_app_api.tables import StaffAccount
+
+from .audit import Actor, Subject, append
+from .events import EventSigner
+
+__all__ = ["Tx", "Who"]
+
+
+@dataclass(frozen=True, slots=True)
+class Who:
+    """Who triggers a transition: a staff member, or a device's document (role ``system``)."""
+
+    kind: Literal["staff", "device", "system"]
+    id: str
+    role: str
+    department: str | None = None
+
+    @classmethod
+    def staff(cls, account: StaffAccount) -> Who:
+        return cls("staff", account.username, account.role, account.department)
+
+    @classmethod
+    def device(cls, device_id: str) -> Who:
+        return cls("device", device_id, "system")
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.kind, self.id)
+
+
+@dataclass
+class Tx:
+    """One workflow transaction: its session, its instant, the event signer, and the audit
+    entries to append when it ends (last, see ``audit``)."""
+
+    session: Session
+    at: datetime
+    signer: EventSigner
+    audits: list[tuple[Actor, str, Subject, dict[str, Any]]] = field(default_factory=list)
+
+    def audit(self, actor: Actor, action: str, subject: Subject, details: dict[str, Any]) -> None:
+        self.audits.append((actor, action, subject, details))
+
+    def finish(self) -> None:
+        """Write the rows, then the audit entries (last), and commit the session's part
+        (``FieldService.session`` commits the database transaction when its block ends)."""
+        self.session.flush()
+        for actor, action, subject, details in self.audits:
+            append(self.session, actor, action, subject, details, at=self.at)
+        self.audits.clear()
+        self.session.commit()
