@@ -2,40 +2,27 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import secrets
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import click
-import uvicorn
 
-from fieldhall.field_app_api.clock import rfc3339
-from fieldhall.field_app_api.devices import list_devices, revoke_device
-from fieldhall.field_app_api.directory import add_agent, list_agents
-from fieldhall.field_app_api.enrollment import (
-    IssuedCode,
-    enrollment_qr,
-    enrollment_uri,
-    issue_code,
-)
-from fieldhall.field_app_api.errors import FieldError
-from fieldhall.field_app_api.keys import list_signing_keys, rotate_signing_key
-from fieldhall.field_app_api.service import FieldService
-from fieldhall.field_app_api.staff import ROLES, add_staff
+if TYPE_CHECKING:
+    from fieldhall.field_app_api.enrollment import IssuedCode
+    from fieldhall.field_app_api.errors import FieldError
+    from fieldhall.field_app_api.service import FieldService
 
-from .app import create_app, create_couch_app
-from .audit_cmd import audit
-from .bench_cmd import bench
-from .demo import seed_demo
-from .device_cmd import device
-from .evidence_cmd import evidence
-from .replicate_cmd import replicate
 from .settings import Settings
-from .stores import open_field
 
 __all__ = ["main"]
+
+# The staff roles (fieldhall.field_app_api.staff.ROLES, checked equal by a test), spelled
+# here so that `--help` does not load the database layer.
+STAFF_ROLES = ("admin", "clerk", "approver", "supervisor")
 
 # Live replications hold `_changes` feeds open indefinitely; on SIGTERM they get this long.
 GRACEFUL_SHUTDOWN_S = 2
@@ -53,7 +40,30 @@ def _admin(value: str | None) -> tuple[str, str]:
     return user, password
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """Subcommands from other modules are imported when used: `fieldhall replicate` must not
+    pay for loading the whole hall server first."""
+
+    lazy: ClassVar[dict[str, str]] = {
+        "audit": "fieldhall.server.audit_cmd:audit",
+        "bench": "fieldhall.server.bench_cmd:bench",
+        "device": "fieldhall.server.device_cmd:device",
+        "evidence": "fieldhall.server.evidence_cmd:evidence",
+        "replicate": "fieldhall.server.replicate_cmd:replicate",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module_name, attr = self.lazy[name].split(":")
+            command: click.Command = getattr(importlib.import_module(module_name), attr)
+            return command
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup)
 def main() -> None:
     """fieldhall: offline-first field-service backend with CouchDB-protocol sync."""
 
@@ -72,6 +82,10 @@ def serve(
     public_url: str | None,
 ) -> None:
     """Run the hall server."""
+    import uvicorn
+
+    from .app import create_app
+
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, host=host, port=port)
     app = create_app(settings, public_url or os.environ.get("FIELDHALL_PUBLIC_URL"))
     base = f"http://{settings.host}:{settings.port}"
@@ -103,6 +117,10 @@ def couch_serve(
     host: str, port: int, data_dir: str | None, database_url: str | None, admin: str
 ) -> None:
     """Serve the CouchDB replication protocol at / (admin Basic or cookie auth, no policy)."""
+    import uvicorn
+
+    from .app import create_couch_app
+
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, host=host, port=port)
     app = create_couch_app(settings, _admin(admin))
     click.echo(f"fieldhall couch serve on http://{host}:{port}/", err=True)
@@ -117,6 +135,8 @@ def couch_serve(
 
 
 def _field(data_dir: str | None, database_url: str | None) -> FieldService:
+    from .stores import open_field
+
     return open_field(Settings.from_env(data_dir=data_dir, database_url=database_url))
 
 
@@ -167,6 +187,10 @@ def agents_add(
     database_url: str | None,
 ) -> None:
     """Add an agent and print a one-time enrollment code (and its QR code on a terminal)."""
+    from fieldhall.field_app_api.directory import add_agent
+    from fieldhall.field_app_api.enrollment import issue_code
+    from fieldhall.field_app_api.errors import FieldError
+
     service = _field(data_dir, database_url)
     try:
         with service.session() as session:
@@ -179,6 +203,9 @@ def agents_add(
 
 
 def _print_code(as_json: bool, issued: IssuedCode) -> None:
+    from fieldhall.field_app_api.clock import rfc3339
+    from fieldhall.field_app_api.enrollment import enrollment_qr, enrollment_uri
+
     expires = rfc3339(issued.expires_at)
     payload = {
         "agent_id": issued.agent_id,
@@ -207,6 +234,9 @@ def agents_code(
     agent_id: str, as_json: bool, data_dir: str | None, database_url: str | None
 ) -> None:
     """Issue a fresh enrollment code for AGENT_ID."""
+    from fieldhall.field_app_api.enrollment import issue_code
+    from fieldhall.field_app_api.errors import FieldError
+
     service = _field(data_dir, database_url)
     try:
         with service.session() as session:
@@ -221,6 +251,8 @@ def agents_code(
 @data_options
 def agents_list(as_json: bool, data_dir: str | None, database_url: str | None) -> None:
     """List agents."""
+    from fieldhall.field_app_api.directory import list_agents
+
     service = _field(data_dir, database_url)
     with service.session() as session:
         rows = [
@@ -244,6 +276,9 @@ def devices() -> None:
 @data_options
 def devices_list(as_json: bool, data_dir: str | None, database_url: str | None) -> None:
     """List enrolled devices."""
+    from fieldhall.field_app_api.clock import rfc3339
+    from fieldhall.field_app_api.devices import list_devices
+
     service = _field(data_dir, database_url)
     with service.session() as session:
         rows = [
@@ -272,6 +307,10 @@ def devices_revoke(
     device_id: str, as_json: bool, data_dir: str | None, database_url: str | None
 ) -> None:
     """Revoke DEVICE_ID: its token is refused from the next request on."""
+    from fieldhall.field_app_api.clock import rfc3339
+    from fieldhall.field_app_api.devices import revoke_device
+    from fieldhall.field_app_api.errors import FieldError
+
     service = _field(data_dir, database_url)
     try:
         with service.session() as session:
@@ -289,7 +328,7 @@ def staff() -> None:
 
 @staff.command("add")
 @click.option("--username", required=True)
-@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--role", required=True, type=click.Choice(STAFF_ROLES))
 @click.option("--department", default=None, help="For approvers: the department they approve for.")
 @click.option("--name", "display_name", default="", help="Display name.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
@@ -306,6 +345,9 @@ def staff_add(
     database_url: str | None,
 ) -> None:
     """Add a staff account (argon2id password hash)."""
+    from fieldhall.field_app_api.errors import FieldError
+    from fieldhall.field_app_api.staff import add_staff
+
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -332,6 +374,8 @@ def keys() -> None:
 @data_options
 def keys_list(as_json: bool, data_dir: str | None, database_url: str | None) -> None:
     """List signing keys, current and retired."""
+    from fieldhall.field_app_api.keys import list_signing_keys
+
     service = _field(data_dir, database_url)
     with service.session() as session:
         rows = [k.to_json() for k in list_signing_keys(session)]
@@ -347,17 +391,12 @@ def keys_list(as_json: bool, data_dir: str | None, database_url: str | None) -> 
 @data_options
 def keys_rotate(as_json: bool, data_dir: str | None, database_url: str | None) -> None:
     """Retire the current signing key and start signing with a new one."""
+    from fieldhall.field_app_api.keys import rotate_signing_key
+
     service = _field(data_dir, database_url)
     with service.session() as session:
         fresh = rotate_signing_key(session)
     _emit(as_json, fresh.to_json(), f"now signing with {fresh.key_id}")
-
-
-main.add_command(replicate)
-main.add_command(bench)
-main.add_command(audit)
-main.add_command(device)
-main.add_command(evidence)
 
 
 @main.command()
@@ -367,6 +406,9 @@ main.add_command(evidence)
 @click.pass_context
 def demo(ctx: click.Context, host: str | None, port: int | None, data_dir: str | None) -> None:
     """Seed a fresh data directory with demo data (printing the credentials), then serve."""
+    from .demo import seed_demo
+    from .stores import open_field
+
     settings = Settings.from_env(data_dir=data_dir, host=host, port=port)
     hall = seed_demo(open_field(settings))
     base = f"http://{settings.host}:{settings.port}"

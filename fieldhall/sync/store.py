@@ -394,6 +394,20 @@ class Store:
         """How many changed documents follow ``after`` (CouchDB's ``pending``)."""
         with self.db.read() as conn:
             row = self._db_row(conn, name)
+            if principal.channels is not None and doc_ids is None:
+                # From the channel index: a principal's rows after `after`, never the database.
+                ch = t.channel.c
+                seqs = (
+                    select(ch.seq)
+                    .where(
+                        ch.db_id == row.id,
+                        ch.channel.in_(sorted(principal.channels)),
+                        ch.seq > after,
+                    )
+                    .distinct()
+                    .subquery()
+                )
+                return int(conn.execute(select(func.count()).select_from(seqs)).scalar_one())
             query = (
                 select(func.count())
                 .select_from(t.document)

@@ -23,3 +23,10 @@ def test_sync_exports_exactly_the_intended_names() -> None:
     ]
     for name in fieldhall.sync.__all__:
         assert getattr(fieldhall.sync, name) is not None
+
+
+def test_the_cli_offers_exactly_the_staff_roles() -> None:
+    from fieldhall.field_app_api.staff import ROLES
+    from fieldhall.server.cli import STAFF_ROLES
+
+    assert STAFF_ROLES == ROLES
