@@ -35,9 +35,12 @@ test: $(INSTALLED) $(NODE_INSTALLED) services lint
 
 bench: $(INSTALLED) $(NODE_INSTALLED)
 	$(BIN)/fieldhall bench sync
+	$(BIN)/fieldhall bench replicate
+	$(BIN)/fieldhall bench field
+	$(BIN)/python bench/photos_bench.py
 
-soak: $(INSTALLED) services
-	FIELDHALL_SOAK=1 $(BIN)/python -m pytest -q tests/reliability
+soak: $(INSTALLED) $(NODE_INSTALLED) services
+	FIELDHALL_SOAK=1 $(BIN)/python -m pytest -q tests/reliability tests/integration/replicator
 
 clean:
 	rm -rf $(VENV) node_modules fieldhall-data
