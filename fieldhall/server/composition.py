@@ -4,12 +4,14 @@ hall: its tables, the case workflow and the projector (started by ``create_app``
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from fieldhall.field_app_api.catalog_sync import publish_catalog
 from fieldhall.field_app_api.channels import channels_of
-from fieldhall.field_app_api.policy import FieldPolicy
+from fieldhall.field_app_api.photos import BadPhoto, inspect_file
+from fieldhall.field_app_api.policy import FieldPolicy, refuse
 from fieldhall.field_app_api.receipts import ReceiptWriter
 from fieldhall.field_app_api.service import CATALOG_DB, FIELD_DB, FieldService
 from fieldhall.field_app_api.sync_auth import FieldSyncAuthenticator
@@ -18,6 +20,7 @@ from fieldhall.schemas import parse_ijson, validate_document
 from fieldhall.schemas.errors import IJsonError
 from fieldhall.sync.errors import BadRequest
 from fieldhall.sync.http import CouchApp, ServerSettings
+from fieldhall.sync.store import Store
 
 from .hall.audit import ensure_audit_tables
 from .hall.projector import Projector
@@ -48,10 +51,24 @@ def ijson_loads(data: bytes) -> Any:
         raise BadRequest(f"not I-JSON: {exc.detail}") from exc
 
 
+def _door_check(store: Store) -> Callable[[str, str, Mapping[str, Any]], None]:
+    """Every attachment of a device document is inspected by its bytes before it is stored:
+    a file that is not a valid, safe file of its declared type is refused as bad_photo."""
+
+    def inspect(doc_id: str, name: str, attachment: Mapping[str, Any]) -> None:
+        try:
+            with store.blobs.open(str(attachment["sha256"])) as handle:
+                inspect_file(handle, str(attachment.get("content_type", "")))
+        except BadPhoto as exc:
+            raise refuse("bad_photo", f"{name}: {exc.detail}") from exc
+
+    return inspect
+
+
 def assemble(settings: Settings) -> HallParts:
     store = open_store(settings)
     store.channel_function = channels_of
-    store.write_policy = FieldPolicy(validate_document)
+    store.write_policy = FieldPolicy(validate_document, inspect_attachment=_door_check(store))
     field = FieldService(store.db.engine, store)
     field.ensure_databases()
     publish_catalog(store)
