@@ -177,31 +177,6 @@ def real_estate_case(
     )
 
 
-def senior_case(device: DeviceClient, seed: int = 1) -> tuple[dict[str, Any], list[Material]]:
-    """A signed 老年人优待证 case with everything it needs."""
-    return device.case(
-        "senior_citizen_card",
-        CATALOG_VERSION,
-        applicant={
-            "name": "张桂兰",
-            "id_number": "610902194501010023",
-            "phone": "13800000000",
-            "address": "汉滨区新城街道南环社区3号楼",
-        },
-        form={
-            "birth_date": "1945-01-01",
-            "household_type": "本地户籍",
-            "residence_address": "汉滨区新城街道南环社区3号楼2单元",
-        },
-        materials=[
-            Material(f"id_front_{seed}.jpg", jpeg(seed), "image/jpeg", "id_card"),
-            Material(f"portrait_{seed}.jpg", jpeg(seed + 1000), "image/jpeg", "photo"),
-        ],
-        consent=Material(f"consent_{seed}.png", png(seed), "image/png", "consent_signature"),
-        location={"lat": 32.68, "lon": 109.03, "accuracy_m": 15},
-    )
-
-
 def supplement(
     device: DeviceClient, case_id: str, answers_event: str, material_ids: Sequence[str], seed: int
 ) -> tuple[dict[str, Any], list[Material]]:

@@ -16,7 +16,8 @@ import pytest
 from fieldhall.field_app_api.client import DeviceClient
 from fieldhall.server.hall.machine import API_ACTIONS, roles_for
 from tests.field_fixtures import Hall, running_hall
-from tests.hall.support import STAFF, HallClient, add_staff, push, senior_case, wait_projected
+from tests.field_fixtures import senior_card_case as senior_case
+from tests.hall.support import STAFF, HallClient, add_staff, push, wait_projected
 
 pytestmark = pytest.mark.timeout(300)
 

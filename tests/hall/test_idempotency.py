@@ -10,7 +10,8 @@ import pytest
 
 from fieldhall.field_app_api.client import DeviceClient
 from tests.field_fixtures import Hall, running_hall
-from tests.hall.support import HallClient, add_staff, case_events, push, senior_case, wait_projected
+from tests.field_fixtures import senior_card_case as senior_case
+from tests.hall.support import HallClient, add_staff, case_events, push, wait_projected
 
 pytestmark = pytest.mark.timeout(300)
 

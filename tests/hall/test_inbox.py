@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from fieldhall.field_app_api.client import DeviceClient
+from tests.field_fixtures import senior_card_case as senior_case
 from tests.hall.support import (
     LocalHall,
     local_hall,
     push,
     real_estate_case,
-    senior_case,
     supplement,
     wait_projected,
 )

@@ -27,7 +27,8 @@ from fieldhall.server.hall.tables import (
     HallMaterial,
     ProjectorCheckpoint,
 )
-from tests.hall.support import LocalHall, local_hall, push, senior_case
+from tests.field_fixtures import senior_card_case as senior_case
+from tests.hall.support import LocalHall, local_hall, push
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -19,6 +19,7 @@ import pytest
 from fieldhall.field_app_api.client import DeviceClient
 from fieldhall.server.hall.timelimits.localday import hall_date
 from tests.field_fixtures import Hall, running_hall
+from tests.field_fixtures import senior_card_case as senior_case
 from tests.hall.support import (
     HallClient,
     add_staff,
@@ -26,7 +27,6 @@ from tests.hall.support import (
     delivery,
     push,
     real_estate_case,
-    senior_case,
     supplement,
     wait_projected,
 )
