@@ -24,6 +24,7 @@ from fieldhall.sync.store import Store
 
 from .hall.audit import ensure_audit_tables
 from .hall.projector import Projector
+from .hall.search import ensure_search_index
 from .hall.tables import create_hall_tables
 from .hall.workflow import Workflow
 from .settings import Settings
@@ -89,6 +90,7 @@ def assemble(settings: Settings) -> HallParts:
     )
     # Tables are created here for now; Alembic migrations take over in a later step.
     create_hall_tables(store.db.engine)
+    ensure_search_index(store.db.engine)
     ensure_audit_tables(store.db.engine)
     workflow = Workflow(field)
     projector = Projector(field, workflow)

@@ -16,6 +16,7 @@ from sqlmodel import select
 from .context import Tx, Who
 from .machine import State
 from .rules import apply_delivery
+from .search import index_case
 from .tables import HallCase, HallDelivery, HallEvent, HallSupplement, utc
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ def receive_case(wf: Workflow, tx: Tx, doc: Mapping[str, Any], seq: int) -> Hall
         trips=1 if doc.get("channel") == "hall" else 0,
     )
     tx.session.add(case)
+    index_case(tx.session, case)
     wf.add_materials(tx, case.id, doc)
     wf.move(tx, case, "receive", Who.device(doc["device_id"]))
     return case

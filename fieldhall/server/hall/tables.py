@@ -32,6 +32,7 @@ from sqlmodel import Field, SQLModel
 
 __all__ = [
     "HallCase",
+    "HallCaseTerm",
     "HallComplaint",
     "HallDelivery",
     "HallDocument",
@@ -129,6 +130,14 @@ class HallCase(SQLModel, table=True):
     rating: int | None = None
     open_complaints: int = 0
     events: int = 0  # number of transitions so far (the next event's ordinal)
+
+
+class HallCaseTerm(SQLModel, table=True):
+    """The inbox's text index (``search``): a bigram or whole word of a case's search text."""
+
+    __tablename__ = "hall_case_term"
+    term: str = Field(primary_key=True, max_length=200)
+    received_order: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
 
 
 class HallMaterial(SQLModel, table=True):
@@ -282,6 +291,7 @@ class ProjectorCheckpoint(SQLModel, table=True):
 HALL_TABLES = (
     HallDocument,
     HallCase,
+    HallCaseTerm,
     HallMaterial,
     HallSupplement,
     HallDelivery,
