@@ -88,21 +88,27 @@ class HallDocument(SQLModel, table=True):
 
 class HallCase(SQLModel, table=True):
     __tablename__ = "hall_case"
+    # Every inbox filter has an index that ends in received_order, so a page walks it newest
+    # first and stops after a page instead of sorting every match (bench/hall_bench.py).
     __table_args__ = (
         Index("ix_hall_case_state_order", "state", "received_order"),
-        Index("ix_hall_case_open_due", "closed", "promised_due_at"),
+        Index("ix_hall_case_matter_order", "matter_id", "received_order"),
+        Index("ix_hall_case_grid_order", "grid_id", "received_order"),
+        Index("ix_hall_case_station_order", "station_id", "received_order"),
+        # The overdue list: open, not concluded, past the promised limit.
+        Index("ix_hall_case_open_due", "closed", "concluded_at", "promised_due_at"),
     )
     id: str = Field(primary_key=True, max_length=200)
     # The store sequence at which the case first arrived: the inbox order and its keyset.
     received_order: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
     rev: str = Field(max_length=200)
-    matter_id: str = Field(max_length=64, index=True)
+    matter_id: str = Field(max_length=64)
     catalog_version: str = Field(max_length=32)
     channel: str = Field(max_length=32)
     agent_id: str = Field(max_length=200, index=True)
     device_id: str = Field(max_length=200)
-    grid_id: str | None = Field(default=None, max_length=200, index=True)
-    station_id: str | None = Field(default=None, max_length=200, index=True)
+    grid_id: str | None = Field(default=None, max_length=200)
+    station_id: str | None = Field(default=None, max_length=200)
     request_id: str | None = Field(default=None, max_length=200)
     applicant_name: str = Field(max_length=100)
     applicant_address: str | None = Field(default=None, max_length=500)
@@ -122,7 +128,7 @@ class HallCase(SQLModel, table=True):
     closed_at: datetime | None = _instant()
     current_step: int | None = None  # index into the matter's steps while in approval
     legal_due_at: datetime | None = _instant()
-    promised_due_at: datetime | None = _instant(index=True)
+    promised_due_at: datetime | None = _instant()
     suspended: bool = False
     open_deficiencies: int = 0
     trips: int = 0  # 跑动次数: times the applicant had to come to the hall
