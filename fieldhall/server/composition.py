@@ -1,6 +1,7 @@
 """Assembling the hall server's parts on one database: the sync store with the field
 channels, policy and receipts, the field service, the ``/sync`` CouchDB surface, and the
-hall: its tables, the case workflow and the projector (started by ``create_app``)."""
+hall: its tables, the case workflow, the projector and the home-visit requests with their
+escalation sweep (both started by ``create_app``)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from fieldhall.sync.store import Store
 from .hall.audit import ensure_audit_tables
 from .hall.projector import Projector
 from .hall.tables import create_hall_tables
+from .hall.visits import VisitService, VisitSweeper
 from .hall.workflow import Workflow
 from .settings import Settings
 from .stores import open_store
@@ -40,6 +42,8 @@ class HallParts:
     uploads: Uploads
     workflow: Workflow
     projector: Projector
+    visits: VisitService
+    visit_sweeper: VisitSweeper
 
 
 def ijson_loads(data: bytes) -> Any:
@@ -92,4 +96,7 @@ def assemble(settings: Settings) -> HallParts:
     ensure_audit_tables(store.db.engine)
     workflow = Workflow(field)
     projector = Projector(field, workflow)
-    return HallParts(field, sync, receipts, uploads, workflow, projector)
+    visits = VisitService(field, calendar=workflow.calendar)
+    return HallParts(
+        field, sync, receipts, uploads, workflow, projector, visits, VisitSweeper(visits)
+    )

@@ -17,6 +17,7 @@ from .context import Tx, Who
 from .machine import State
 from .rules import apply_delivery
 from .tables import HallCase, HallDelivery, HallEvent, HallSupplement, utc
+from .visits import link_case
 
 if TYPE_CHECKING:
     from .workflow import Workflow
@@ -59,6 +60,7 @@ def receive_case(wf: Workflow, tx: Tx, doc: Mapping[str, Any], seq: int) -> Hall
     tx.session.add(case)
     wf.add_materials(tx, case.id, doc)
     wf.move(tx, case, "receive", Who.device(doc["device_id"]))
+    link_case(tx, case)  # filed on a home visit: the request shows it
     return case
 
 

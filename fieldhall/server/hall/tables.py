@@ -297,7 +297,9 @@ HALL_TABLES = (
 
 def create_hall_tables(engine: Engine) -> None:
     """Create the hall's tables that do not exist yet (until Alembic migrations replace it)."""
+    from .visits.tables import VISIT_TABLES  # imported here: the visits' tables import this
+
     SQLModel.metadata.create_all(
         engine,
-        tables=[model.__table__ for model in HALL_TABLES],  # type: ignore[union-attr]
+        tables=[model.__table__ for model in (*HALL_TABLES, *VISIT_TABLES)],  # type: ignore[union-attr]
     )
