@@ -113,7 +113,7 @@ def request_detail(
     session: Session, request_id: str, now: datetime, calendar: WorkingCalendar
 ) -> dict[str, Any]:
     """A request in full: its clocks, the cases filed on it, and its timeline (the agent's
-    updates and the ladder's escalations, oldest first)."""
+    updates at the instant they were signed, and the ladder's escalations, oldest first)."""
     request = session.get(HallVisitRequest, request_id)
     if request is None:
         raise NotFound("visit.not_found", f"no visit request {request_id}")
@@ -129,7 +129,7 @@ def request_detail(
         .order_by(col(HallVisitCase.linked_at))
     ).all()
     timeline = sorted(
-        [(utc(u.received_at), 0, update_json(u)) for u in updates]
+        [(utc(u.at), 0, update_json(u)) for u in updates]
         + [(utc(e.at), 1, escalation_json(e)) for e in escalations],
         key=lambda entry: (entry[0], entry[1]),
     )
