@@ -475,3 +475,129 @@ def test_working_day_closure_skips_the_national_day_holiday(world: World) -> Non
     assert closed_steps(datetime(2026, 10, 6, 2, tzinfo=UTC)) == []  # in the holiday
     assert closed_steps(close_by + timedelta(minutes=1)) == [1]
     assert closed_steps(close_by + timedelta(days=1, minutes=1)) == [2]
+
+
+# ---------------------------------------------------------------------- roles, replays, races
+
+ROLE_OF = {"admin": "root", "clerk": "carol", "approver": "rhea", "supervisor": "sam"}
+
+
+@pytest.mark.parametrize(
+    "operation", ["create", "list", "detail", "dispatch", "reassign", "cancel"]
+)
+@pytest.mark.parametrize("role", sorted(ROLE_OF))
+def test_each_role_and_operation(world: World, role: str, operation: str) -> None:
+    """A permitted role gets past the role check to the body check (400), or reads (200);
+    a forbidden one gets 403 and the request is untouched."""
+    request_id = created(world, ticket(grid_id="grid-a"))["id"]
+    staff = world.hall.staff(ROLE_OF[role])
+    if operation == "create":
+        response = create_visit(staff, {"not_a_field": True})
+    elif operation == "list":
+        response = staff.get("/api/v1/visit-requests")
+    elif operation == "detail":
+        response = staff.get(f"/api/v1/visit-requests/{request_id}")
+    else:
+        response = visit_action(staff, request_id, operation, {"not_a_field": True})
+    if role in ("clerk", "supervisor"):
+        expected = 200 if operation in ("list", "detail") else 400
+        assert response.status_code == expected, response.text
+        if expected == 400:
+            assert response.json()["error"] == "visit.bad_request"
+    else:
+        assert error(response) == (403, "staff.forbidden")
+    assert world.request(request_id).state == "dispatched"
+
+
+def test_the_cancelled_tombstone_still_verifies_without_its_deleted_flag(world: World) -> None:
+    request_id = created(world, ticket(grid_id="grid-a"))["id"]
+    visit_action(world.hall.staff("carol"), request_id, "cancel", {"reason": "重复工单"})
+    docs, _ = world.dan.pull()
+    (tombstone,) = [d for d in docs if d["_id"] == request_id]
+    assert tombstone["_deleted"] is True and tombstone["note"] == "已撤销：重复工单"
+    world.dan.verify_server_document({k: v for k, v in tombstone.items() if k != "_deleted"})
+
+
+def test_replaying_the_feed_projects_each_update_once(world: World) -> None:
+    from fieldhall.server.hall.tables import ProjectorCheckpoint
+    from fieldhall.server.hall.visits import HallVisitUpdate
+
+    request_id = created(world, ticket(grid_id="grid-a"))["id"]
+    world.push(world.bob, visit_update(world.bob, request_id, "taken"))
+    world.push(world.bob, visit_update(world.bob, request_id, "done"))
+
+    def rows() -> int:
+        with world.hall.parts.field.read_session() as session:
+            query = select(HallVisitUpdate).where(HallVisitUpdate.request_id == request_id)
+            return len(session.exec(query).all())
+
+    assert rows() == 2
+    with world.hall.parts.field.session() as session:
+        checkpoint = session.get(ProjectorCheckpoint, "hall")
+        assert checkpoint is not None
+        checkpoint.seq = 0
+        session.add(checkpoint)
+        session.commit()
+    world.project()
+    assert rows() == 2
+    assert world.request(request_id).updates == 2
+    assert audit_actions(world, request_id).count("visit.taken") == 1
+
+
+def concurrent_sweeps_escalate_once(world: World) -> None:
+    """Two workers sweeping the same instant at once record each step once between them."""
+    import threading
+
+    requested = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    ids = [
+        created(world, ticket(grid_id="grid-a", requested_at=requested.isoformat()))["id"]
+        for _ in range(3)
+    ]
+    at = requested + timedelta(hours=1, minutes=10)
+    results: list[list[VisitEscalation]] = []
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            results.append(world.visits.sweep(at))
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not failures, failures
+    made = [
+        (e.request_id, e.milestone, int(e.step)) for r in results for e in r if e.request_id in ids
+    ]
+    assert sorted(made) == sorted((i, "taken", 1) for i in ids)  # 40 minutes late
+    assert [e for e in world.visits.sweep(at) if e.request_id in ids] == []
+
+
+def concurrent_retries_create_once(world: World) -> None:
+    """The same creation retried at once under one key makes one request."""
+    import threading
+
+    carol = world.hall.staff("carol")
+    body = ticket(grid_id="grid-a", note="并发重试")
+    replies: list[Any] = []
+    threads = [
+        threading.Thread(target=lambda: replies.append(create_visit(carol, body, key="race-1")))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert [r.status_code for r in replies] == [201] * 4
+    assert len({r.json()["visit_request"]["id"] for r in replies}) == 1
+
+
+def test_concurrent_sweeps_escalate_once(world: World) -> None:
+    concurrent_sweeps_escalate_once(world)
+
+
+def test_concurrent_retries_create_once(world: World) -> None:
+    concurrent_retries_create_once(world)
