@@ -172,6 +172,9 @@ def test_a_ticket_without_a_grid_waits_for_dispatch(world: World) -> None:
     request_id = visit["id"]
     assert visit["state"] == "pending" and visit["document"]["version"] == 0
     assert request_id not in visit_requests_seen(world.bob)
+    # An id guessed before dispatch takes nothing.
+    world.push(world.bob, visit_update(world.bob, request_id, "taken"))
+    assert world.request(request_id).state == "pending"
 
     carol = world.hall.staff("carol")
     bad = visit_action(carol, request_id, "reassign", {"grid_id": "grid-a"})
@@ -184,6 +187,8 @@ def test_a_ticket_without_a_grid_waits_for_dispatch(world: World) -> None:
     assert body["assigned_agent_id"] == dan
     assert visit_requests_seen(world.dan)[request_id]["assigned_agent_id"] == dan
     assert request_id in visit_requests_seen(world.bob)  # the grid's channel
+    timeline = visit_detail(carol, request_id)["timeline"]
+    assert [(e["status"], e["outcome"]) for e in timeline] == [("taken", "not_dispatched")]
 
 
 def test_reassigning_to_another_grid_moves_the_document(world: World) -> None:

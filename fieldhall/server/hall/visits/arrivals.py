@@ -92,14 +92,14 @@ def receive_update(tx: Tx, doc: Mapping[str, Any], calendar: WorkingCalendar) ->
 
 
 def _refusal(request: HallVisitRequest, agent: Agent | None, status: str) -> str | None:
+    if request.state == "pending":
+        return "not_dispatched"  # no grid yet: nobody's to take
     if agent is None or agent.grid_id is None or agent.grid_id != request.grid_id:
         return "other_grid"
     if request.assigned_agent_id is not None and request.assigned_agent_id != agent.id:
         return "not_assigned"
     if not request.is_open:
         return "closed"
-    if request.state == "pending":
-        return "not_dispatched"
     if status not in TRANSITIONS or not allowed(status, request.state):
         return "stale"
     return None
