@@ -606,3 +606,62 @@ def test_concurrent_sweeps_escalate_once(world: World) -> None:
 
 def test_concurrent_retries_create_once(world: World) -> None:
     concurrent_retries_create_once(world)
+
+
+# ---------------------------------------------------------------------- the parts
+
+
+def test_who_each_step_is_addressed_to() -> None:
+    from fieldhall.server.hall.visits.ladder import addressee_of
+
+    def request(grid: str | None, agent: str | None) -> HallVisitRequest:
+        return HallVisitRequest(grid_id=grid, assigned_agent_id=agent, created_by="carol")
+
+    step = EscalationStep
+    assert addressee_of(step.PHONE_REMINDER, request(None, None)) == ("clerk", "carol")
+    assert addressee_of(step.WRITTEN_NOTICE, request(None, None)) == ("clerk", "carol")
+    assert addressee_of(step.TALK, request(None, None)) == ("supervisor", None)
+    assert addressee_of(step.PHONE_REMINDER, request("grid-a", None)) == ("grid", "grid-a")
+    assert addressee_of(step.PHONE_REMINDER, request("grid-a", "a1")) == ("agent", "a1")
+    assert addressee_of(step.WRITTEN_NOTICE, request("grid-a", "a1")) == ("grid", "grid-a")
+    assert addressee_of(step.ONSITE_SUPERVISION, request("grid-a", "a1")) == ("leadership", None)
+
+
+def test_the_state_table_is_closed() -> None:
+    from fieldhall.server.hall.visits.machine import OPEN_STATES, STATES, TRANSITIONS
+
+    for sources, target in TRANSITIONS.values():
+        assert target in STATES and sources <= set(STATES)
+    assert TRANSITIONS["cancel"][0] == OPEN_STATES
+    assert not any("done" in s or "cancelled" in s for s, _ in TRANSITIONS.values())
+
+
+def test_the_background_sweeper_escalates_on_its_own_clock(world: World) -> None:
+    from fieldhall.server.hall.visits import HallVisitEscalation, VisitSweeper
+
+    requested = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    request_id = created(world, ticket(requested_at=requested.isoformat()))["id"]
+    service = VisitService(
+        world.hall.parts.field,
+        clock=lambda: requested + timedelta(days=1),
+        calendar=world.visits.calendar,
+    )
+    sweeper = VisitSweeper(service, interval=0.05).start()
+    try:
+        for _ in range(200):
+            with world.hall.parts.field.read_session() as session:
+                rows = session.exec(
+                    select(HallVisitEscalation).where(HallVisitEscalation.request_id == request_id)
+                ).all()
+            if len(rows) == 2:
+                break
+            threading_event_wait(0.05)
+    finally:
+        sweeper.stop()
+    assert sorted((r.milestone, r.step) for r in rows) == [("dispatched", 4), ("taken", 4)]
+
+
+def threading_event_wait(seconds: float) -> None:
+    import threading
+
+    threading.Event().wait(seconds)

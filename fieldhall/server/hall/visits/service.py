@@ -403,6 +403,8 @@ class VisitService:
         """Escalate every lapsed timer one step where due (see the module doc)."""
         at = utc(now) or self.clock()
         escalations: list[VisitEscalation] = []
+        if not self._anything_due(at):
+            return escalations  # the usual case: no write transaction (and no write lock)
         after: tuple[datetime, str] | None = None
         while True:
             with self.transaction(at) as tx:
@@ -433,6 +435,18 @@ class VisitService:
                 return escalations
             last_row = rows[-1]
             after = (utc(last_row.next_due_at) or at, last_row.id)
+
+    def _anything_due(self, at: datetime) -> bool:
+        with self.field.read_session() as session:
+            due = session.exec(
+                select(HallVisitRequest.id)
+                .where(
+                    col(HallVisitRequest.is_open).is_(True),
+                    col(HallVisitRequest.next_due_at) <= at,
+                )
+                .limit(1)
+            ).first()
+        return due is not None
 
     def _escalate(self, tx: Tx, request: HallVisitRequest) -> list[VisitEscalation]:
         recorded = dict(
