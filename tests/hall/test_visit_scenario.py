@@ -259,3 +259,35 @@ def _audit(hall: LocalHall, request_id: str) -> list[str]:
             {"id": request_id},
         )
         return [r[0] for r in rows]
+
+
+def test_a_phone_syncing_with_the_replicator_gets_and_drops_requests(
+    hall: LocalHall, tmp_path: Any
+) -> None:
+    """The reference field app's own sync (three replications): a dispatched request lands
+    in the phone's inbox and verifies; its reassignment arrives as a new revision; a
+    cancelled one leaves the inbox."""
+    agent = hall.hall.new_agent("王建国", "grid-a")
+    bob = DeviceClient.enroll(
+        hall.url, str(agent["enrollment_code"]), name="bob", state_path=tmp_path / "bob.json"
+    )
+    carol = hall.staff("carol")
+    first = create_visit(carol, {"source": "community", "resident": RESIDENT, "grid_id": "grid-a"})
+    second = create_visit(carol, {"source": "family", "resident": RESIDENT, "grid_id": "grid-a"})
+    first_id = first.json()["visit_request"]["id"]
+    second_id = second.json()["visit_request"]["id"]
+    bob.sync()
+
+    def inbox() -> dict[str, dict[str, Any]]:
+        return {s.doc_id: s.doc for s in bob.inbox() if s.doc.get("type") == "visit_request"}
+
+    assert set(inbox()) == {first_id, second_id}
+    report = bob.verify()
+    assert report.ok and report.verified >= 2
+
+    visit_action(carol, first_id, "reassign", {"agent_id": bob.state.agent_id})
+    visit_action(carol, second_id, "cancel", {"reason": "家属已到大厅办理"})
+    bob.sync()
+    assert set(inbox()) == {first_id}
+    assert inbox()[first_id]["assigned_agent_id"] == bob.state.agent_id
+    assert bob.verify().ok

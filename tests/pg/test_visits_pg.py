@@ -59,3 +59,9 @@ def test_concurrent_sweeps_escalate_once(world: World) -> None:
 
 def test_concurrent_retries_create_once(world: World) -> None:
     test_visits.concurrent_retries_create_once(world)
+
+
+def test_a_phone_syncing_with_the_replicator(quiet_hall: LocalHall, tmp_path: Path) -> None:
+    test_visit_scenario.test_a_phone_syncing_with_the_replicator_gets_and_drops_requests(
+        quiet_hall, tmp_path
+    )

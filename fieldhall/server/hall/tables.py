@@ -14,7 +14,8 @@ working view of it and the hall's own decisions:
 * ``hall_suspension`` — the clock's stops (补正期间);
 * ``hall_complaint`` — complaint escalations (办不成事) and their own clock;
 * ``hall_idempotency`` — staff actions by ``Idempotency-Key``, with the reply they got;
-* ``hall_projector_checkpoint`` — the projector's position in the changes feed.
+* ``hall_projector_checkpoint`` — the projector's position in the changes feed;
+* the home-visit tables ``hall_visit_*``, in :mod:`.visits.tables`.
 
 Every instant is stored as an aware UTC timestamp (SQLite gives them back naive:
 :func:`utc` restores the zone). Tables are created with ``SQLModel.metadata.create_all``

@@ -209,7 +209,7 @@ class VisitService:
                         username=staff.username,
                         key=key,
                         request_hash=digest,
-                        case_id=request.id,
+                        case_id=request.id,  # the table's subject column: here the request
                         action=f"visit.{operation}",
                         status=status,
                         response=orjson.dumps(reply).decode(),

@@ -52,7 +52,7 @@ def request_json(
             "close_by": rfc3339(request.close_by),
         },
         "timers": [r.to_json() for r in readings],
-        "overdue": any(r.to_json()["overdue"] for r in readings),
+        "overdue": any(r.step is not EscalationStep.NONE for r in readings),
         "escalation_step": request.escalation_step,
         "document": {"version": request.version, "published": request.published_version},
     }
