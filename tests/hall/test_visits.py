@@ -665,3 +665,26 @@ def threading_event_wait(seconds: float) -> None:
     import threading
 
     threading.Event().wait(seconds)
+
+
+def test_the_package_exports_a_small_face() -> None:
+    import fieldhall.server.hall.visits as visits
+
+    assert set(visits.__all__) == {
+        "ADDRESSEES",
+        "EscalationListener",
+        "HallVisitCase",
+        "HallVisitEscalation",
+        "HallVisitRequest",
+        "HallVisitUpdate",
+        "VisitEscalation",
+        "VisitFilter",
+        "VisitOutcome",
+        "VisitService",
+        "VisitSweeper",
+        "link_case",
+        "list_requests",
+        "receive_update",
+        "request_detail",
+    }
+    assert all(hasattr(visits, name) for name in visits.__all__)
