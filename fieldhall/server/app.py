@@ -51,8 +51,9 @@ def create_app(
     """The hall server: ``/api/v1`` (OpenAPI at ``/schema``), ``/sync/field``,
     ``/sync/catalog``, ``/health``, ``/metrics``.
 
-    The projector runs in the background from startup to shutdown; ``projector=False``
-    leaves it to the caller (``app.state.hall.projector.project_pending()``).
+    The projector and the visit requests' escalation sweep run in the background from
+    startup to shutdown; ``projector=False`` leaves both to the caller
+    (``app.state.hall.projector.project_pending()``, ``app.state.hall.visits.sweep(now)``).
     """
     parts = assemble(settings)
 
@@ -71,8 +72,10 @@ def create_app(
     def start_projector() -> None:
         if projector:
             parts.projector.start()
+            parts.visit_sweeper.start()
 
     def stop_projector() -> None:
+        parts.visit_sweeper.stop()
         parts.projector.stop()
 
     app = Litestar(

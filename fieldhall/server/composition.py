@@ -1,6 +1,7 @@
 """Assembling the hall server's parts on one database: the sync store with the field
 channels, policy and receipts, the field service, the ``/sync`` CouchDB surface, and the
-hall: its tables, the case workflow and the projector (started by ``create_app``)."""
+hall: its tables, the case workflow, the projector and the home-visit requests with their
+escalation sweep (both started by ``create_app``)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from .hall.audit import ensure_audit_tables
 from .hall.projector import Projector
 from .hall.search import ensure_search_index
 from .hall.tables import create_hall_tables
+from .hall.visits import VisitService, VisitSweeper
 from .hall.workflow import Workflow
 from .settings import Settings
 from .stores import open_store
@@ -41,6 +43,8 @@ class HallParts:
     uploads: Uploads
     workflow: Workflow
     projector: Projector
+    visits: VisitService
+    visit_sweeper: VisitSweeper
 
 
 def ijson_loads(data: bytes) -> Any:
@@ -94,4 +98,7 @@ def assemble(settings: Settings) -> HallParts:
     ensure_audit_tables(store.db.engine)
     workflow = Workflow(field)
     projector = Projector(field, workflow)
-    return HallParts(field, sync, receipts, uploads, workflow, projector)
+    visits = VisitService(field, calendar=workflow.calendar)
+    return HallParts(
+        field, sync, receipts, uploads, workflow, projector, visits, VisitSweeper(visits)
+    )

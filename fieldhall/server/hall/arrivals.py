@@ -18,6 +18,7 @@ from .machine import State
 from .rules import apply_delivery
 from .search import index_case
 from .tables import HallCase, HallDelivery, HallEvent, HallSupplement, utc
+from .visits import link_case
 
 if TYPE_CHECKING:
     from .workflow import Workflow
@@ -61,6 +62,7 @@ def receive_case(wf: Workflow, tx: Tx, doc: Mapping[str, Any], seq: int) -> Hall
     index_case(tx.session, case)
     wf.add_materials(tx, case.id, doc)
     wf.move(tx, case, "receive", Who.device(doc["device_id"]))
+    link_case(tx, case)  # filed on a home visit: the request shows it
     return case
 
 

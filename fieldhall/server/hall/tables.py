@@ -14,7 +14,8 @@ working view of it and the hall's own decisions:
 * ``hall_suspension`` — the clock's stops (补正期间);
 * ``hall_complaint`` — complaint escalations (办不成事) and their own clock;
 * ``hall_idempotency`` — staff actions by ``Idempotency-Key``, with the reply they got;
-* ``hall_projector_checkpoint`` — the projector's position in the changes feed.
+* ``hall_projector_checkpoint`` — the projector's position in the changes feed;
+* the home-visit tables ``hall_visit_*``, in :mod:`.visits.tables`.
 
 Every instant is stored as an aware UTC timestamp (SQLite gives them back naive:
 :func:`utc` restores the zone). Tables are created with ``SQLModel.metadata.create_all``
@@ -313,7 +314,9 @@ HALL_TABLES = (
 
 def create_hall_tables(engine: Engine) -> None:
     """Create the hall's tables that do not exist yet (until Alembic migrations replace it)."""
+    from .visits.tables import VISIT_TABLES  # imported here: the visits' tables import this
+
     SQLModel.metadata.create_all(
         engine,
-        tables=[model.__table__ for model in HALL_TABLES],  # type: ignore[union-attr]
+        tables=[model.__table__ for model in (*HALL_TABLES, *VISIT_TABLES)],  # type: ignore[union-attr]
     )
