@@ -40,7 +40,7 @@ def create_couch_app(
 
     ``max_body`` is the largest request body accepted (413 above it).
     """
-    store = open_store(settings)
+    store = open_store(settings, migrate=False)
     couch = _couch(store, admin, "", max_body)
     return Litestar(route_handlers=[couch_router("/", couch)], debug=False)
 
