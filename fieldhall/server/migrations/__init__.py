@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 VERSION_TABLE = "alembic_version"
+# The revision that describes the schema as create_all made it before migrations.
+BASELINE = "0001"
 # pg_advisory_xact_lock key: "fieldhall" in ASCII, so it does not collide with others' locks.
 PG_MIGRATION_LOCK = 0x6669656C6468616C
 
@@ -178,8 +180,9 @@ def upgrade_database(engine: Engine, revision: str = "head") -> MigrationResult:
             _check_known(before)
             adopted = before is None and _has_tables(connection)
             if adopted:
-                log.warning("adopting a database made before migrations: stamping it")
-            command.upgrade(alembic_config(connection), revision)
+                _adopt(connection, revision)
+            else:
+                command.upgrade(alembic_config(connection), revision)
             after = _current(connection)
     return MigrationResult(before, after, adopted)
 
@@ -196,6 +199,30 @@ def downgrade_database(engine: Engine, revision: str) -> MigrationResult:
             command.downgrade(alembic_config(connection), revision)
             after = _current(connection)
     return MigrationResult(before, after, adopted=False)
+
+
+def _adopt(connection: Connection, revision: str) -> None:
+    """A database made by ``create_all`` before migrations: the baseline creates the tables
+    it lacks and stamps it. If it then already equals the models (``create_all`` of this very
+    version made it, as in a test database) it is stamped at head; otherwise the revisions
+    after the baseline bring it there."""
+    log.warning("adopting a database made before migrations (tables, no %s)", VERSION_TABLE)
+    config = alembic_config(connection)
+    command.upgrade(config, BASELINE)
+    if revision == "head" and not _drift(connection):
+        command.stamp(config, "head")
+    else:
+        command.upgrade(config, revision)
+
+
+def _drift(connection: Connection) -> list[Any]:
+    from alembic.autogenerate import compare_metadata
+
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "compare_server_default": True}
+    )
+    # A sequence of MetaData works here as in target_metadata; the stub says one.
+    return list(compare_metadata(context, schema_metadata()))  # type: ignore[arg-type]
 
 
 def _check_known(revision: str | None) -> None:
