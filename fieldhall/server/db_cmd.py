@@ -74,13 +74,16 @@ def upgrade_command(
 
 @db.command("downgrade")
 @click.argument("revision")
+@click.option("--yes", is_flag=True, help="Do not ask: the tables it removes lose their data.")
 @_data_dir
 @_database_url
 @_as_json
 def downgrade_command(
-    revision: str, data_dir: str | None, database_url: str | None, as_json: bool
+    revision: str, yes: bool, data_dir: str | None, database_url: str | None, as_json: bool
 ) -> None:
     """Undo migrations down to REVISION (``base`` drops every table and its data)."""
+    if not yes:
+        click.confirm(f"Downgrade to {revision}? What later revisions added is lost.", abort=True)
     engine = _engine(data_dir, database_url)
     try:
         result = downgrade_database(engine, revision)

@@ -224,7 +224,10 @@ def test_db_commands(tmp_path: Path) -> None:
     assert upgraded == {"before": None, "after": head_revision(), "adopted": False}
     current = json.loads(runner.invoke(db, ["current", *args], catch_exceptions=False).output)
     assert current["up_to_date"] is True
-    down = json.loads(runner.invoke(db, ["downgrade", "base", *args]).output)
+    refused = runner.invoke(db, ["downgrade", "base", *args], input="n\n")
+    assert refused.exit_code == 1
+    assert json.loads(runner.invoke(db, ["current", *args]).output)["up_to_date"] is True
+    down = json.loads(runner.invoke(db, ["downgrade", "base", "--yes", *args]).output)
     assert down == {"before": head_revision(), "after": None}
 
 
