@@ -338,22 +338,23 @@ def upgrade() -> None:
         op.f("ix_hall_case_agent_id"), "hall_case", ["agent_id"], unique=False, if_not_exists=True
     )
     op.create_index(
-        op.f("ix_hall_case_grid_id"), "hall_case", ["grid_id"], unique=False, if_not_exists=True
-    )
-    op.create_index(
-        op.f("ix_hall_case_matter_id"), "hall_case", ["matter_id"], unique=False, if_not_exists=True
-    )
-    op.create_index(
-        "ix_hall_case_open_due",
+        "ix_hall_case_grid_order",
         "hall_case",
-        ["closed", "promised_due_at"],
+        ["grid_id", "received_order"],
         unique=False,
         if_not_exists=True,
     )
     op.create_index(
-        op.f("ix_hall_case_promised_due_at"),
+        "ix_hall_case_matter_order",
         "hall_case",
-        ["promised_due_at"],
+        ["matter_id", "received_order"],
+        unique=False,
+        if_not_exists=True,
+    )
+    op.create_index(
+        "ix_hall_case_open_due",
+        "hall_case",
+        ["closed", "concluded_at", "promised_due_at"],
         unique=False,
         if_not_exists=True,
     )
@@ -368,9 +369,9 @@ def upgrade() -> None:
         if_not_exists=True,
     )
     op.create_index(
-        op.f("ix_hall_case_station_id"),
+        "ix_hall_case_station_order",
         "hall_case",
-        ["station_id"],
+        ["station_id", "received_order"],
         unique=False,
         if_not_exists=True,
     )
@@ -439,6 +440,13 @@ def upgrade() -> None:
         "hall_case_item",
         ["event_id"],
         unique=False,
+        if_not_exists=True,
+    )
+    op.create_table(
+        "hall_case_term",
+        sa.Column("term", sa.String(length=200), nullable=False),
+        sa.Column("received_order", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.PrimaryKeyConstraint("term", "received_order"),
         if_not_exists=True,
     )
     op.create_table(
@@ -729,19 +737,19 @@ def downgrade() -> None:
     op.drop_table("hall_delivery")
     op.drop_index(op.f("ix_hall_complaint_case_id"), table_name="hall_complaint")
     op.drop_table("hall_complaint")
+    op.drop_table("hall_case_term")
     op.drop_index(op.f("ix_hall_case_item_event_id"), table_name="hall_case_item")
     op.drop_index(op.f("ix_hall_case_item_case_id"), table_name="hall_case_item")
     op.drop_table("hall_case_item")
     op.drop_index("ix_hall_case_event_unpublished", table_name="hall_case_event")
     op.drop_index(op.f("ix_hall_case_event_case_id"), table_name="hall_case_event")
     op.drop_table("hall_case_event")
-    op.drop_index(op.f("ix_hall_case_station_id"), table_name="hall_case")
+    op.drop_index("ix_hall_case_station_order", table_name="hall_case")
     op.drop_index("ix_hall_case_state_order", table_name="hall_case")
     op.drop_index(op.f("ix_hall_case_state"), table_name="hall_case")
-    op.drop_index(op.f("ix_hall_case_promised_due_at"), table_name="hall_case")
     op.drop_index("ix_hall_case_open_due", table_name="hall_case")
-    op.drop_index(op.f("ix_hall_case_matter_id"), table_name="hall_case")
-    op.drop_index(op.f("ix_hall_case_grid_id"), table_name="hall_case")
+    op.drop_index("ix_hall_case_matter_order", table_name="hall_case")
+    op.drop_index("ix_hall_case_grid_order", table_name="hall_case")
     op.drop_index(op.f("ix_hall_case_agent_id"), table_name="hall_case")
     op.drop_table("hall_case")
     op.drop_table("hall_audit_head")
