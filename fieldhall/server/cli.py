@@ -47,6 +47,7 @@ class LazyGroup(click.Group):
     lazy: ClassVar[dict[str, str]] = {
         "audit": "fieldhall.server.audit_cmd:audit",
         "bench": "fieldhall.server.bench_cmd:bench",
+        "db": "fieldhall.server.db_cmd:db",
         "device": "fieldhall.server.device_cmd:device",
         "evidence": "fieldhall.server.evidence_cmd:evidence",
         "replicate": "fieldhall.server.replicate_cmd:replicate",
