@@ -491,7 +491,7 @@ CASES: tuple[tuple[str, str, str, str, int | str, int], ...] = (
     ("chen-jing", "old_age_allowance", "hospital", "accepted", 3, 200),
     ("li-ming", "senior_citizen_card", "home_visit", "near:accepted", "near", 60),
     ("zhang-wei", "real_estate_registration", "home_visit", "near:accepted", "near", 100),
-    ("liu-yang", "senior_bus_card", "home_visit", "near:accepted", "near", 140),
+    ("liu-yang", "social_security_card", "home_visit", "near:accepted", "near", 140),
     ("wang-fang", "senior_citizen_card", "home_visit", "overdue", 8, 30),
     ("yang-lei", "social_security_card", "home_visit", "overdue", 14, 90),
     ("li-ming", "housing_fund_withdrawal", "home_visit", "complaint_open", 13, 60),

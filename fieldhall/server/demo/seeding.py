@@ -6,17 +6,21 @@
    reference client — enrolled over ``POST /api/v1/devices/enroll`` with a one-time code,
    its key and token in a 0600 state file under ``demo/devices/``.
 3. The plan (:mod:`~fieldhall.server.demo.plan`) is played in time order on a clock set to
-   each step's instant in the past: the device queues its signed case (sealed ID number and
-   phone, real photos) or supplement or delivery in its outbox and pushes it through
-   ``/sync/field`` (the door checks signature, chain, form and photos and writes the
+   each step's instant in the past: the device signs its case (sealed ID number and phone,
+   real photos) or supplement or delivery at the head of its hash chain and pushes it
+   through ``/sync/field`` (the door checks signature, chain, form and photos and writes the
    receipt); the projector takes it in; staff actions go through :meth:`Workflow.act`, the
    call behind ``POST /api/v1/cases/{id}/actions/{action}``. The workflow's clock (and the
    device's) reads the plan's instant, so deadlines, suspensions and the audit log are
-   those of a hall that has been working for six weeks.
+   those of a hall that has been working for six weeks. (The door's receipts keep the real
+   time of arrival: they are the server's own clock, which the demo does not turn back.)
 4. Each device syncs once (its receipts and case events come down) and verifies what the
    hall signed.
 
-Nothing is written into hall tables directly.
+Documents are pushed as soon as they are signed, as a device with a network does; they do
+not go through the devices' local outboxes (whose fsyncs per document would double the
+seed's time), so ``fieldhall device status`` shows a demo device's chain head and inbox, and
+an empty outbox. Nothing is written into hall tables directly.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
@@ -141,6 +146,18 @@ def _material_bytes(material_id: str, accept: tuple[str, ...], p: Person, seed: 
     return Material(f"{material_id}.jpg", data, "image/jpeg", material_id)
 
 
+class _Lap:
+    """Seconds since the last reading, for the progress lines."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+
+    def __call__(self) -> str:
+        now = time.perf_counter()
+        elapsed, self.last = now - self.last, now
+        return f"{elapsed:.1f} s"
+
+
 class Seeder:
     def __init__(
         self,
@@ -213,7 +230,11 @@ class Seeder:
         for spec, code in codes:
             state_file = devices_dir / f"{spec.slug}.json"
             device = DeviceClient.enroll(
-                self.base_url, code, name=f"{spec.name}的工作手机（演示）", state_path=state_file
+                self.base_url,
+                code,
+                name=f"{spec.name}的工作手机（演示）",
+                state_path=state_file,
+                http=self.http,
             )
             device.clock = self.clock
             self.devices[spec.slug] = device
@@ -401,15 +422,21 @@ class Seeder:
 
     def sync_devices(self) -> int:
         """Each device syncs (its receipts and case events come down) and verifies what the
-        hall signed; returns how many server documents verified."""
-        verified = 0
-        for slug, device in self.devices.items():
-            device.sync()
-            report = device.verify()
+        hall signed, all at once as phones in the field would; returns how many server
+        documents verified."""
+
+        def sync(slug: str, device: DeviceClient) -> int:
+            try:
+                device.sync()
+                report = device.verify()
+            finally:
+                device.close()
             if not report.ok:
                 raise DemoError(f"{slug}'s device does not verify: {report.to_json()}")
-            verified += report.verified
-            device.close()
+            return report.verified
+
+        with ThreadPoolExecutor(max_workers=len(self.devices) or 1) as pool:
+            verified = sum(pool.map(sync, self.devices, self.devices.values()))
         self.http.close()
         return verified
 
@@ -432,10 +459,11 @@ def seed_demo(
     started = time.perf_counter()
     seeder = Seeder(parts, base_url, data_dir, seed=seed, now=now, progress=progress)
     say = seeder.progress
+    lap = _Lap()
     logins = seeder.add_staff()
-    say(f"  {len(logins)} staff accounts")
+    say(f"  {len(logins)} staff accounts ({lap()})")
     seeder.enroll_devices()
-    say(f"  {len(seeder.devices)} devices enrolled")
+    say(f"  {len(seeder.devices)} devices enrolled over HTTP ({lap()})")
     plans = build_plan()
     workflow = parts.workflow
     real_clock = workflow.clock
@@ -447,8 +475,14 @@ def seed_demo(
     parts.projector.project_pending()
     workflow.publish()
     parts.projector.project_pending()
+    steps = sum(len(p.steps) for p in plans)
+    first = seeder.timeline.days[max(s.day for p in plans for s in p.steps)]
+    say(f"  {len(plans)} cases in {steps} steps, played from {first} on ({lap()})")
     verified = seeder.sync_devices()
-    say(f"  devices synced: {verified} receipts and case events signed by the hall verified")
+    say(
+        f"  devices synced: {verified} receipts and case events signed by the hall "
+        f"verified ({lap()})"
+    )
     states = seeder.states()
     record = DemoRecord(
         seed=seed,
