@@ -114,6 +114,9 @@ def test_some_cases_are_overdue_and_some_due_tomorrow(demo: Seeded) -> None:
     summary = demo.get("supervisor", "/api/v1/reports/summary").json()
     assert summary["cases"] == demo.record.cases
     assert summary["satisfaction"]["rated"] >= 10
+    assert summary["satisfaction"]["by_rating"]["2"] >= 1  # not every resident is happy
+    assert summary["on_time"]["promised"]["late"] >= 1  # one case concluded late
+    assert summary["on_time"]["promised"]["on_time"] >= 20
     assert summary["trips"]["zero_trip_cases"] >= 50
 
 

@@ -375,6 +375,21 @@ def full_path(s: _Script, m: Matter) -> tuple[str, ...]:
     return (NOTICE_ON[m.id], DEFERRABLE[m.id])
 
 
+def closed_late(s: _Script, m: Matter) -> tuple[str, ...]:
+    """Each department takes longer than the whole promised limit: concluded late (the
+    on-time rate shows it), mailed, rated poorly, closed."""
+    s.add("file")
+    _accept(s, m, deferred=False)
+    for step_id, department in decision_order(m):
+        s.next_day(m.limits.promised_days + 1)
+        body = {"decision": "approved", "step_id": step_id, "reason": "审核通过（已超承诺时限）"}
+        s.add("decide_step", by=_approver(department), body=body)
+    _result(s)
+    _deliver(s, "mail", 2)
+    _close(s)
+    return ()
+
+
 def _decide_last(s: _Script, m: Matter) -> None:
     step_id, department = decision_order(m)[-1]
     body = {"decision": "approved", "step_id": step_id, "reason": "审核通过，准予办理"}
@@ -434,14 +449,16 @@ STORIES: dict[str, Story] = {
     "closed_pickup": _delivered("pickup", 4, close=True),
     "denied_picked_up": denied_picked_up,
     "full_path": full_path,
+    "closed_late": closed_late,
     "overdue": in_approval_slow,
     "complaint_open": complaint_open,
     "complaint_answered": complaint_answered,
 }
 
 # Who files what, where, and what becomes of it: (agent, matter, channel, story, working
-# days before the anchor day, minute after 08:30). "near:" stories are placed from the
-# matter's promised limit so that the deadline is the next working day (a warning).
+# days before the anchor day, minute after 08:30). "near" cases are placed from the
+# matter's promised limit so that the deadline is the next working day (a warning). A "hall"
+# case is one the agent filed at the hall's window with the resident there (one trip).
 _S = "zhao-min"  # the mall station's staff member
 CASES: tuple[tuple[str, str, str, str, int | str, int], ...] = (
     # closed: the whole way, most on time
@@ -459,6 +476,7 @@ CASES: tuple[tuple[str, str, str, str, int | str, int], ...] = (
     ("liu-yang", "social_security_card", "home_visit", "closed_mail", 18, 30),
     ("wang-fang", "senior_citizen_card", "home_visit", "closed_agent", 16, 50),
     ("chen-jing", "resident_medical_insurance", "home_visit", "closed_agent", 15, 300),
+    ("li-ming", "social_security_card", "home_visit", "closed_late", 27, 200),
     # the mall station event (吾悦广场流动服务站), all on one day
     (_S, "housing_fund_withdrawal", "mobile_station", "closed_mail", 12, 30),
     (_S, "social_security_card", "mobile_station", "closed_mail", 12, 50),
