@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import stat
 import subprocess
 import threading
@@ -235,3 +236,20 @@ def test_a_second_run_keeps_the_hall_and_prints_its_credentials(demo: Seeded) ->
     for login in demo.record.staff:
         assert re.search(rf"{re.escape(login.username)}\s+{re.escape(login.password)}\s", text)
     assert "stopped" in text
+
+
+def test_a_taken_port_fails_at_once_and_seeds_nothing(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [FIELDHALL, "demo", "--data-dir", str(tmp_path / "data"), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"could not listen on 127.0.0.1:{port}" in result.stderr
+    assert not seeding_marker(tmp_path / "data").exists()
+    assert needs_seed(Settings.from_env(data_dir=tmp_path / "data"))

@@ -179,14 +179,14 @@ def seed_hall(settings: Settings, base: str, seed: int, echo: Echo) -> DemoRecor
     """
     # The devices' requests would each log a line at INFO.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    marker = seeding_marker(settings.data_dir)
-    marker.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    marker.touch()
     relaxed = dataclasses.replace(settings, sqlite_synchronous="NORMAL")
     app = create_app(relaxed, public_url=base, projector=False)
     server = _Server(app, settings.host, settings.port)
-    server.start()
     try:
+        server.start()  # a taken port fails here, before anything is seeded
+        marker = seeding_marker(settings.data_dir)
+        marker.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        marker.touch()
         record = seed_demo(app.state.hall, base, settings.data_dir, seed=seed, progress=echo).record
     finally:
         server.stop()
