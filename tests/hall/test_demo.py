@@ -165,8 +165,16 @@ def test_every_case_verifies_and_carries_real_photos(demo: Seeded) -> None:
                 verification = verify_device_document(field, session, case_id)
                 assert verification["ok"], (case_id, verification)
             materials = list(session.exec(select(HallMaterial)))
+            cases = list(session.exec(select(HallCase).order_by(HallCase.received_order)))
     finally:
         field.store.db.dispose()
+    # Filed offline at the bedside, received when the phone was back in coverage; each
+    # device's cases reach the hall in the order it signed them.
+    assert all(c.filed_at <= c.received_at for c in cases)
+    assert sum((c.received_at - c.filed_at).total_seconds() > 180 for c in cases) >= 20
+    for device in {c.device_id for c in cases}:
+        filed = [c.filed_at for c in cases if c.device_id == device]
+        assert filed == sorted(filed), device
     kinds = {m.material_id for m in materials}
     assert {"id_card", "photo", "hukou_booklet", "consent_signature", "bank_card"} <= kinds
     assert {m.content_type for m in materials} == {"image/jpeg", "application/pdf"}

@@ -177,6 +177,10 @@ class Seeder:
         self.progress = progress or (lambda _: None)
         self.timeline = Timeline(parts.workflow.calendar, self.now)
         self.clock = _Clock(self.now)
+        # How long the document being pushed waited on the phone for a network: a case
+        # filed at a bedside reaches the hall when the agent is back in coverage.
+        self.offline = timedelta(0)
+        self.signed_at: dict[str, datetime] = {}  # device id -> its last document's time
         self.catalog = load_catalog(CATALOG_VERSION)
         self.staff: dict[str, StaffAccount] = {}
         self.devices: dict[str, DeviceClient] = {}
@@ -236,7 +240,7 @@ class Seeder:
                 state_path=state_file,
                 http=self.http,
             )
-            device.clock = self.clock
+            device.clock = self._device_time
             self.devices[spec.slug] = device
             self.records.append(
                 DeviceRecord(
@@ -292,6 +296,7 @@ class Seeder:
         ``/sync/field`` (``_bulk_docs``, as the device's replicator does), then let the
         projector take it in."""
         signed = device.sign(body)
+        self.signed_at[device.state.device_id] = self._device_time()
         response = self.http.post(
             device.state.sync_url + "/_bulk_docs",
             json={"docs": [DeviceClient.with_attachments(signed, files)]},
@@ -304,8 +309,11 @@ class Seeder:
         self.parts.workflow.publish()
         return str(signed["_id"])
 
+    def _device_time(self) -> datetime:
+        return self.clock.at - self.offline
+
     def _taken(self, minutes: int) -> str:
-        return rfc3339_utc(self.clock.at - timedelta(minutes=minutes))
+        return rfc3339_utc(self._device_time() - timedelta(minutes=minutes))
 
     def _location(self, run: _CaseRun) -> dict[str, float]:
         if run.plan.channel == "hospital":
@@ -337,6 +345,16 @@ class Seeder:
         )
 
     def _file(self, run: _CaseRun) -> None:
+        waited = random.Random(f"{self.seed}/offline/{run.plan.number}")
+        if run.plan.channel in ("home_visit", "hospital"):
+            lag = timedelta(minutes=waited.randint(3, 150))
+        else:  # the mall's and the hall's networks
+            lag = timedelta(seconds=waited.randint(5, 90))
+        # Never before the device's previous document: its chain is in the order it signed.
+        previous = self.signed_at.get(run.device.state.device_id)
+        if previous is not None:
+            lag = min(lag, max(timedelta(0), self.clock.at - previous - timedelta(minutes=6)))
+        self.offline = lag
         matter = self.catalog.matter(run.plan.matter)
         wanted = [
             m.id
@@ -363,7 +381,10 @@ class Seeder:
             channel=run.plan.channel,
             location=self._location(run),
         )
-        run.case_id = self._push(run.device, body, files)
+        try:
+            run.case_id = self._push(run.device, body, files)
+        finally:
+            self.offline = timedelta(0)
 
     def _supplement(self, run: _CaseRun, step: Step) -> None:
         event = "notice" if step.answers == "notice" else "accepted_with_deficiencies"
