@@ -1,0 +1,160 @@
+"""The case page through HTTP: actions go through ``Workflow.act`` with the form's CSRF token
+and idempotency key, sealed fields open only for the roles that check identities (audited),
+materials only for staff who read cases."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlmodel import Session
+
+from fieldhall.server.hall.audit import Subject, list_entries
+from fieldhall.sync.connection import create_store_engine
+from tests.hall.support import LocalHall, local_hall, push, real_estate_case, wait_projected
+from tests.web.support import csrf_of, key_of, login
+
+pytestmark = pytest.mark.timeout(120)
+
+ID_NUMBER = "513001193901150018"
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHall]:
+    with local_hall(tmp_path_factory.mktemp("web-case")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def case_id(hall: LocalHall) -> str:
+    bob = hall.hall.enroll("王建国", "grid-a")
+    doc, files = real_estate_case(bob, ["id_card", "property_certificate", "interview_record"])
+    push(bob, doc, files)
+    wait_projected(hall.url)
+    return str(doc["_id"])
+
+
+def audited_openings(hall: LocalHall, case_id: str) -> list[dict[str, object]]:
+    engine = create_store_engine(hall.database_url)
+    try:
+        with Session(engine) as session:
+            entries = list_entries(session, subject=Subject("case", case_id), limit=1000)
+    finally:
+        engine.dispose()
+    return [
+        {"actor": e.actor.id, **e.details}
+        for e in entries
+        if e.action == "case.sealed_fields_opened"
+    ]
+
+
+def test_the_case_page_shows_labels_materials_and_checks(hall: LocalHall, case_id: str) -> None:
+    page = login(hall.url, "carol").get(f"/hall/cases/{case_id}")
+    assert page.status_code == 200
+    text = page.text
+    assert "不动产权证书号" in text and "川（2021）达州市不动产权第0012345号" in text  # form title
+    assert "已完成询问笔录" in text
+    assert "申请人居民身份证（正反面）" in text  # the material's catalog name
+    assert text.count("已验证") == 4  # signature, chain, attachments, receipt
+    assert ID_NUMBER not in text and "13900000000" not in text  # sealed until opened
+    assert "缺少必需材料" in text
+    images = re.findall(r'<img src="(/hall/cases/[^"]+/materials/[^"]+)"', text)
+    assert len(images) >= 3
+
+
+def test_materials_are_for_case_readers(hall: LocalHall, case_id: str) -> None:
+    page = login(hall.url, "carol").get(f"/hall/cases/{case_id}").text
+    image = re.findall(r'<img src="([^"]+)"', page)[0]
+    original = login(hall.url, "rhea").get(image)
+    assert original.status_code == 200 and original.headers["content-type"] == "image/jpeg"
+    assert original.content[:2] == b"\xff\xd8"
+    assert "sandbox" in original.headers["content-security-policy"]
+    assert login(hall.url, "root").get(image).status_code == 403
+    assert httpx.get(hall.url + image).status_code == 303
+    missing = login(hall.url, "carol").get(f"/hall/cases/{case_id}/materials/nope.jpg")
+    assert missing.status_code == 404 and "material.not_found" in missing.text
+
+
+def test_sealed_fields_open_for_clerks_and_approvers_audited(hall: LocalHall, case_id: str) -> None:
+    before = len(audited_openings(hall, case_id))
+    sam = login(hall.url, "sam")
+    page = sam.get(f"/hall/cases/{case_id}").text
+    assert "open-sealed" not in page
+    refused = sam.post(f"/hall/cases/{case_id}/applicant", data={"_csrf": csrf_of(page)})
+    assert refused.status_code == 403 and ID_NUMBER not in refused.text
+    carol = login(hall.url, "carol")
+    no_token = carol.post(f"/hall/cases/{case_id}/applicant", data={})
+    assert no_token.status_code == 403 and ID_NUMBER not in no_token.text
+    assert len(audited_openings(hall, case_id)) == before
+    page = carol.get(f"/hall/cases/{case_id}").text
+    opened = carol.post(f"/hall/cases/{case_id}/applicant", data={"_csrf": csrf_of(page)})
+    assert opened.status_code == 200 and ID_NUMBER in opened.text and "13900000000" in opened.text
+    assert audited_openings(hall, case_id)[before:] == [
+        {"actor": "carol", "fields": ["id_number", "phone"], "role": "clerk"}
+    ]
+    assert ID_NUMBER not in carol.get(f"/hall/cases/{case_id}").text  # not kept open
+
+
+def test_an_action_needs_the_token_and_runs_once(hall: LocalHall, case_id: str) -> None:
+    carol = login(hall.url, "carol")
+    page = carol.get(f"/hall/cases/{case_id}").text
+    form = {
+        "_key": key_of(page),
+        "material": ["transfer_contract", "tax_certificate"],
+        "problem:transfer_contract": "缺少不动产买卖合同",
+        "problem:tax_certificate": "缺少完税证明",
+        "other": "身份证照片模糊，请重拍\n",
+    }
+    url = f"/hall/cases/{case_id}/actions/issue_notice"
+    assert carol.post(url, data=form).status_code == 403
+    assert hall.staff("carol").case(case_id)["state"] == "received"
+    form["_csrf"] = csrf_of(page)
+    first = carol.post(url, data=form)
+    assert first.status_code == 303
+    assert first.headers["location"] == f"/hall/cases/{case_id}?done=issue_notice"
+    again = carol.post(url, data=form)  # the same form sent twice: replayed, not redone
+    assert again.status_code == 303
+    detail = hall.staff("carol").case(case_id)
+    assert detail["state"] == "notice" and detail["notices_issued"] == 1
+    notices = [e for e in detail["events"] if e["action"] == "issue_notice"]
+    assert len(notices) == 1
+    assert sorted(i["problem"] for i in notices[0]["items"]) == [
+        "缺少不动产买卖合同",
+        "缺少完税证明",
+        "身份证照片模糊，请重拍",
+    ]
+    done = carol.get(first.headers["location"]).text
+    assert "已完成：一次性告知" in done and "身份证照片模糊，请重拍" in done
+
+
+def test_a_refused_action_shows_why_on_the_page(hall: LocalHall, case_id: str) -> None:
+    carol = login(hall.url, "carol")
+    page = carol.get(f"/hall/cases/{case_id}").text
+    refused = carol.post(
+        f"/hall/cases/{case_id}/actions/refuse",
+        data={"_csrf": csrf_of(page), "_key": key_of(page), "reason": "材料不全"},
+    )
+    assert refused.status_code == 400 and "case.bad_request" in refused.text
+    assert "legal_basis" in refused.text
+    rhea = login(hall.url, "rhea")
+    page = rhea.get(f"/hall/cases/{case_id}").text
+    assert 'action="/hall/cases/' not in page.replace(f"/hall/cases/{case_id}/applicant", "")
+    wrong = rhea.post(
+        f"/hall/cases/{case_id}/actions/withdraw",
+        data={"_csrf": csrf_of(page), "_key": "k1", "reason": "x"},
+    )
+    assert wrong.status_code == 403 and "staff.forbidden" in wrong.text
+
+
+def test_inbox_filters_and_badges(hall: LocalHall, case_id: str) -> None:
+    carol = login(hall.url, "carol")
+    everything = carol.get("/hall/cases").text
+    assert case_id[-8:] in everything and "李德福" in everything
+    assert case_id[-8:] in carol.get("/hall/cases", params={"q": "李德福"}).text
+    assert case_id[-8:] not in carol.get("/hall/cases", params={"q": "无此人"}).text
+    assert case_id[-8:] not in carol.get("/hall/cases", params={"state": "closed"}).text
+    assert "没有符合条件的案件" in carol.get("/hall/cases", params={"overdue": "true"}).text
+    bad = carol.get("/hall/cases", params={"cursor": "!!"})
+    assert bad.status_code == 400 and "case.bad_cursor" in bad.text
