@@ -196,8 +196,11 @@ class CasePages(Controller):
             media_type=row.content_type if inline else "application/octet-stream",
             headers={
                 **SECURITY_HEADERS,
-                # A device's file is never a page: no script, no styles, its own origin.
-                "Content-Security-Policy": "default-src 'none'; sandbox",
+                # A device's file is never a page: no script, its own origin. The browser's
+                # image viewer styles the image inline: that alone is allowed.
+                "Content-Security-Policy": (
+                    "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+                ),
                 "Content-Disposition": f'{disposition}; filename="{_ascii(name)}"',
                 "Cache-Control": "private, max-age=3600",
             },
