@@ -28,7 +28,7 @@ from .access import CASE_READERS, Visitor, check_form, hall_of, visitor
 from .answers import labelled_answers
 from .applicant import SEAL_OPENERS, open_sealed_fields, present_sealed, signed_case
 from .forms import action_body
-from .labels import ACTIONS, CHANNELS, CHECKS, CLOCKS, ROLES, STATES
+from .labels import ACTIONS, CHANNELS, CHECKS, CLOCKS, EVENTS, ROLES, STATES
 from .rendering import SECURITY_HEADERS, page
 
 __all__ = ["CasePages"]
@@ -103,6 +103,7 @@ def _case_context(request: Request[Any, Any, Any], me: Visitor, case_id: str) ->
         "labels": {
             "states": STATES,
             "actions": ACTIONS,
+            "events": EVENTS,
             "channels": CHANNELS,
             "checks": CHECKS,
             "clocks": CLOCKS,

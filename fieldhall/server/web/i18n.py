@@ -2,9 +2,17 @@
 
 Catalogs are the committed ``translations/<locale>/LC_MESSAGES/messages.po`` files, compiled
 in memory when the module is first used — no ``.mo`` files to build or ship, so a fresh clone
-installed with ``pip install -e .`` has every language. To add a string: wrap it in ``_()``
-(templates and Python), then run ``scripts/web-messages.sh`` (extract, update the catalogs) and
-translate the new ``msgid``s in the ``zh_CN`` catalog; ``en`` keeps the English ``msgid``.
+installed with ``pip install -e .`` has every language. To add a string, wrap it in ``_()``
+(templates) or ``N_()`` (Python), then extract and merge::
+
+    T=fieldhall/server/web/translations
+    pybabel extract -F $T/babel.cfg -k N_ --no-location --omit-header -o /tmp/hall.pot \
+        fieldhall/server/web
+    pybabel update -i /tmp/hall.pot -d $T --no-wrap --omit-header
+
+and translate the new ``msgid``s in the ``zh_CN`` catalog; ``en`` leaves ``msgstr`` empty
+(the English ``msgid`` is shown). ``tests/web/test_translations.py`` fails on an untranslated
+or fuzzy Chinese entry and on a string the catalogs lack.
 """
 
 from __future__ import annotations

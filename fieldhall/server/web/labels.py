@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["ACTIONS", "CHANNELS", "CHECKS", "CLOCKS", "N_", "ROLES", "STATES"]
+__all__ = ["ACTIONS", "CHANNELS", "CHECKS", "CLOCKS", "EVENTS", "N_", "ROLES", "STATES"]
 
 
 def N_(message: str) -> str:
@@ -42,6 +42,17 @@ ACTIONS: Mapping[str, str] = {
     "withdraw": N_("Withdraw"),
     "escalate_complaint": N_("Escalate a complaint"),
     "answer_complaint": N_("Answer a complaint"),
+}
+
+# What the timeline calls each transition, the device's and the system's included.
+EVENTS: Mapping[str, str] = {
+    **ACTIONS,
+    "receive": N_("Filed by the device"),
+    "supplement_received": N_("Supplement received"),
+    "deficiencies_supplied": N_("Deferred materials supplied"),
+    "approve": N_("Approved"),
+    "deny": N_("Denied"),
+    "delivered": N_("Delivered by the agent"),
 }
 
 CHANNELS: Mapping[str, str] = {
