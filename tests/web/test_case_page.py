@@ -158,3 +158,75 @@ def test_inbox_filters_and_badges(hall: LocalHall, case_id: str) -> None:
     assert "没有符合条件的案件" in carol.get("/hall/cases", params={"overdue": "true"}).text
     bad = carol.get("/hall/cases", params={"cursor": "!!"})
     assert bad.status_code == 400 and "case.bad_cursor" in bad.text
+
+
+def new_case(hall: LocalHall, materials: list[str], seed: int) -> str:
+    bob = hall.hall.enroll(f"网格员{seed}", f"grid-{seed}")
+    doc, files = real_estate_case(bob, materials, seed=seed)
+    push(bob, doc, files)
+    wait_projected(hall.url)
+    return str(doc["_id"])
+
+
+def post_action(
+    client: httpx.Client, case_id: str, action: str, **fields: object
+) -> httpx.Response:
+    page = client.get(f"/hall/cases/{case_id}").text
+    data = {"_csrf": csrf_of(page), "_key": key_of(page), **fields}
+    return client.post(f"/hall/cases/{case_id}/actions/{action}", data=data)
+
+
+def test_refusal_with_its_legal_basis(hall: LocalHall) -> None:
+    case = new_case(hall, ["id_card"], seed=31)
+    carol = login(hall.url, "carol")
+    refused = post_action(
+        carol,
+        case,
+        "refuse",
+        reason="不属于本部门职权范围",
+        legal_basis="《行政许可法》第三十二条第一款第（二）项",
+    )
+    assert refused.status_code == 303
+    detail = hall.staff("carol").case(case)
+    assert detail["state"] == "refused"
+    page = carol.get(f"/hall/cases/{case}").text
+    assert "《行政许可法》第三十二条第一款第（二）项" in page
+    assert "您的角色目前对此案件无可办理的操作" in page  # a final state offers nothing
+
+
+def test_acceptance_with_a_deferred_material_and_its_due_date(hall: LocalHall) -> None:
+    case = new_case(
+        hall, ["id_card", "property_certificate", "transfer_contract", "interview_record"], seed=32
+    )
+    carol = login(hall.url, "carol")
+    assert (
+        post_action(carol, case, "pass_pre_review", reason="材料齐全，待补完税证明").status_code
+        == 303
+    )
+    page = carol.get(f"/hall/cases/{case}").text
+    assert 'name="due:tax_certificate"' in page  # the deferrable material is offered
+    accepted = post_action(
+        carol,
+        case,
+        "accept_with_deficiencies",
+        material="tax_certificate",
+        **{"problem:tax_certificate": "完税证明容缺后补", "due:tax_certificate": "2099-01-15"},
+    )
+    assert accepted.status_code == 303, accepted.text
+    detail = hall.staff("carol").case(case)
+    assert detail["state"] == "accepted_with_deficiencies"
+    assert [(i["material_id"], i["due"]) for i in detail["items"]] == [
+        ("tax_certificate", "2099-01-15")
+    ]
+    assert detail["clocks"]["promised"]["status"] == "on_time"
+    inbox = carol.get("/hall/cases", params={"state": "accepted_with_deficiencies"}).text
+    assert case[-8:] in inbox and "个工作日" in inbox  # the deadline badge runs
+
+
+def test_withdrawal_needs_a_reason(hall: LocalHall) -> None:
+    case = new_case(hall, ["id_card"], seed=33)
+    carol = login(hall.url, "carol")
+    bare = post_action(carol, case, "withdraw")
+    assert bare.status_code == 400 and "case.bad_request" in bare.text
+    assert post_action(carol, case, "withdraw", reason="申请人撤回申请").status_code == 303
+    assert hall.staff("carol").case(case)["state"] == "withdrawn"

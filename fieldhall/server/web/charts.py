@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 __all__ = ["Bar", "BarChart", "Gauge", "bar_chart", "gauge"]
 
-WIDTH = 560
+WIDTH = 420
 ROW = 26
-LABEL = 190
+LABEL = 140
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +38,7 @@ class BarChart:
 def bar_chart(rows: Sequence[tuple[str, float, str]], *, css: Sequence[str] = ()) -> BarChart:
     """Horizontal bars, one per ``(label, value, shown text)``, scaled to the largest."""
     top = max((value for _, value, _ in rows), default=0) or 1
-    span = WIDTH - LABEL - 70
+    span = WIDTH - LABEL - 50
     bars = [
         Bar(label, value, text, i * ROW, round(span * value / top), css[i] if i < len(css) else "")
         for i, (label, value, text) in enumerate(rows)

@@ -29,7 +29,9 @@ STATIC = Path(__file__).parent / "static"
 
 
 def web_parts(settings: Settings, public_url: str | None) -> WebParts:
-    store = FileStore(settings.data_dir / "hall-sessions", create_directories=True)
+    sessions = settings.data_dir / "hall-sessions"
+    sessions.mkdir(mode=0o700, parents=True, exist_ok=True)  # a session id is a credential
+    store = FileStore(sessions, create_directories=True)
     return WebParts(
         WebSessions(store),
         AddressThrottle(),

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 from litestar.stores.base import Store
+from litestar.stores.file import FileStore
 
 __all__ = [
     "COOKIE",
@@ -51,6 +52,8 @@ class WebSessions:
         self.store = store
 
     async def begin(self, username: str) -> WebSession:
+        if isinstance(self.store, FileStore):
+            await self.store.delete_expired()  # at each login: the files never pile up
         session = WebSession(
             secrets.token_urlsafe(32), username, secrets.token_urlsafe(32), datetime.now(UTC)
         )
