@@ -155,6 +155,8 @@ def test_inbox_filters_and_badges(hall: LocalHall, case_id: str) -> None:
     assert case_id[-8:] in carol.get("/hall/cases", params={"q": "李德福"}).text
     assert case_id[-8:] not in carol.get("/hall/cases", params={"q": "无此人"}).text
     assert case_id[-8:] not in carol.get("/hall/cases", params={"state": "closed"}).text
+    assert case_id[-8:] not in carol.get("/hall/cases", params={"station": "no-such"}).text
+    assert case_id[-8:] in carol.get("/hall/cases", params={"grid": "grid-a", "matter": ""}).text
     assert "没有符合条件的案件" in carol.get("/hall/cases", params={"overdue": "true"}).text
     bad = carol.get("/hall/cases", params={"cursor": "!!"})
     assert bad.status_code == 400 and "case.bad_cursor" in bad.text

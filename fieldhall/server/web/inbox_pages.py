@@ -52,6 +52,7 @@ class InboxPages(Controller):
         case_state: Annotated[str | None, Parameter(query="state")] = None,
         matter: str | None = None,
         grid: str | None = None,
+        station: str | None = None,
         overdue: str | None = None,
         q: str | None = None,
         cursor: str | None = None,
@@ -63,6 +64,7 @@ class InboxPages(Controller):
             state=_blank(case_state) if _blank(case_state) in STATES else None,
             matter=_blank(matter),
             grid=_blank(grid),
+            station=_blank(station),
             overdue=True if overdue == "true" else None,
             text=_blank(q),
         )
