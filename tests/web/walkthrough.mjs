@@ -160,6 +160,18 @@ const phases = {
     await logIn(carol);
     check(page.url().endsWith("/hall/cases"), "a clerk starts in the inbox");
     await screenshot(page, "inbox");
+    const selected = () =>
+      page.evaluate(() => {
+        const rows = Array.from(document.querySelectorAll("table.cases tr.row"));
+        return rows.findIndex((row) => row.contains(document.activeElement));
+      });
+    const moves = [];
+    for (const key of ["j", "j", "k", "ArrowDown", "ArrowUp"]) {
+      await page.keyboard.press(key);
+      moves.push(await selected());
+    }
+    check(moves.join() === "0,1,0,1,0", `j/k and the arrows move through the list: ${moves}`);
+    await page.evaluate(() => document.activeElement.blur());
     await page.keyboard.press("/");
     check(await page.evaluate(() => document.activeElement.id === "search"), "/ focuses search");
     await page.keyboard.type("李德福");
