@@ -234,3 +234,10 @@ def test_session_dies_with_the_account(hall: LocalHall, tmp_path: Path) -> None:
     finally:
         engine.dispose()
     assert client.get("/hall/cases").status_code == 303
+
+
+def test_unknown_pages_are_html_404s(hall: LocalHall) -> None:
+    response = anonymous(hall).get("/hall/no-such-page")
+    assert response.status_code == 404 and "页面不存在" in response.text
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert_secure_headers(response)

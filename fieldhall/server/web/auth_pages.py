@@ -183,6 +183,20 @@ class AuthController(Controller):
         )
         return _redirect(target, cookies=[cookie])
 
+    @get("/{rest:path}")
+    async def not_found(self, request: Request[Any, Any, Any], rest: str) -> Response[str]:
+        """Any other address under /hall: a page, not the API's JSON."""
+        return page(
+            "error.html",
+            locale_of(request),
+            status=404,
+            kind="missing",
+            staff=None,
+            nav=[],
+            here=request.url.path,
+            csrf="",
+        )
+
     @get("/account", dependencies={"me": Provide(visitor)})
     async def account(self, me: Visitor) -> Response[str]:
         """Who is signed in; the only page of a role with no casework here (admins)."""

@@ -75,6 +75,6 @@ def page(
     return Response(
         html,
         status_code=status,
-        media_type="text/html; charset=utf-8",
+        media_type="text/html",
         headers={**SECURITY_HEADERS, **(headers or {})},
     )
