@@ -28,7 +28,19 @@ from .access import CASE_READERS, Visitor, check_form, hall_of, visitor
 from .answers import labelled_answers
 from .applicant import SEAL_OPENERS, open_sealed_fields, present_sealed, signed_case
 from .forms import action_body
-from .labels import ACTIONS, CHANNELS, CHECKS, CLOCKS, EVENTS, ROLES, STATES
+from .labels import (
+    ACTIONS,
+    CHANNELS,
+    CHECKS,
+    CLOCKS,
+    DECISIONS,
+    DELIVERY_METHODS,
+    EVENTS,
+    ITEM_KINDS,
+    OUTCOMES,
+    ROLES,
+    STATES,
+)
 from .rendering import SECURITY_HEADERS, page
 
 __all__ = ["CasePages"]
@@ -108,6 +120,10 @@ def _case_context(request: Request[Any, Any, Any], me: Visitor, case_id: str) ->
             "checks": CHECKS,
             "clocks": CLOCKS,
             "roles": ROLES,
+            "decisions": DECISIONS,
+            "item_kinds": ITEM_KINDS,
+            "delivery": DELIVERY_METHODS,
+            "outcomes": OUTCOMES,
         },
         "done": None,
         "error": None,

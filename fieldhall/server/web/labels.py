@@ -62,6 +62,26 @@ CHANNELS: Mapping[str, str] = {
     "mobile_station": N_("Mobile station"),
 }
 
+DECISIONS: Mapping[str, str] = {"approved": N_("Approved"), "denied": N_("Denied")}
+
+ITEM_KINDS: Mapping[str, str] = {"notice": N_("One-time notice"), "deficiency": N_("Deficiency")}
+
+DELIVERY_METHODS: Mapping[str, str] = {
+    "mail": N_("By mail"),
+    "pickup": N_("Picked up at the hall"),
+    "agent": N_("Handed over by the agent"),
+}
+
+# What became of a document the device sent after the case (arrivals.py).
+OUTCOMES: Mapping[str, str] = {
+    "answered_notice": N_("answers the notice"),
+    "answered_deficiency": N_("supplies a deferred material"),
+    "stale": N_("arrived too late: nothing was waiting for it"),
+    "unmatched": N_("names no notice of this case"),
+    "applied": N_("recorded"),
+    "ignored": N_("ignored: the case was not waiting for it"),
+}
+
 CLOCKS: Mapping[str, str] = {
     "on_time": N_("On time"),
     "warning": N_("Warning"),
