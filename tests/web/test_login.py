@@ -241,3 +241,28 @@ def test_unknown_pages_are_html_404s(hall: LocalHall) -> None:
     assert response.status_code == 404 and "页面不存在" in response.text
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert_secure_headers(response)
+
+
+def test_logins_and_logouts_are_audited(hall: LocalHall) -> None:
+    from sqlmodel import Session
+
+    from fieldhall.server.hall.audit import Subject, list_entries, verify
+    from fieldhall.sync.connection import create_store_engine
+
+    add_staff(hall.database_url, {"ada": ("clerk", None)})
+    assert login_form(anonymous(hall), "ada", "wrong-password").status_code == 401
+    client = login(hall.url, "ada")
+    page = client.get("/hall/cases").text
+    assert client.post("/hall/logout", data={"_csrf": csrf_of(page)}).status_code == 303
+    engine = create_store_engine(hall.database_url)
+    try:
+        with Session(engine) as session:
+            entries = list_entries(session, subject=Subject("staff", "ada"))
+            assert verify(session).ok
+    finally:
+        engine.dispose()
+    assert [(e.action, e.actor.id, e.details["via"]) for e in entries] == [
+        ("staff.logged_in", "ada", "hall_web"),
+        ("staff.logged_out", "ada", "hall_web"),
+    ]
+    assert entries[0].details["address"] == "127.0.0.1"

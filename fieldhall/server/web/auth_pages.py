@@ -18,10 +18,12 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import Provide
 from litestar.response import Redirect
+from sqlmodel import Session
 
 from fieldhall.field_app_api.staff import authenticate_staff
 from fieldhall.field_app_api.tables import StaffAccount
 
+from ..hall.audit import Actor, Subject, append
 from .access import (
     CASE_READERS,
     LANG_COOKIE,
@@ -96,12 +98,31 @@ def _login_form(
     return response
 
 
-def _authenticate(request: Request[Any, Any, Any], username: str, secret: str) -> Any:
+def _authenticate(
+    request: Request[Any, Any, Any], username: str, secret: str, address: str
+) -> StaffAccount | None:
+    """The account, its login audited in the same transaction (failures are counted by the
+    lockouts instead: an anonymous caller must not be able to fill the audit log)."""
     with hall_of(request).field.session() as session:
         account = authenticate_staff(session, username, secret)
         if account is not None:
+            _audit(session, account.username, "staff.logged_in", address)
             session.expunge(account)
         return account
+
+
+def _audit(session: Session, username: str, action: str, address: str) -> None:
+    details = {"via": "hall_web", "address": address}
+    append(session, Actor.staff(username), action, Subject("staff", username), details)
+
+
+def _logged_out(request: Request[Any, Any, Any], username: str, address: str) -> None:
+    with hall_of(request).field.session() as session:
+        _audit(session, username, "staff.logged_out", address)
+
+
+def _address(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 class AuthController(Controller):
@@ -127,7 +148,7 @@ class AuthController(Controller):
         if not expected or not hmac.compare_digest(str(offered), expected):
             raise BadForm
         web = web_of(request)
-        address = request.client.host if request.client else "unknown"
+        address = _address(request)
         wait = web.throttle.blocked_for(address)
         if wait > 0:
             minutes = int(wait // 60) + 1
@@ -136,7 +157,7 @@ class AuthController(Controller):
         secret = str(form.get("password") or "")
         account: StaffAccount | None = None
         if username and secret:
-            account = await to_thread.run_sync(_authenticate, request, username, secret)
+            account = await to_thread.run_sync(_authenticate, request, username, secret, address)
         if account is None:
             web.throttle.failed(address)
             return _login_form(request, error="wrong", status=401)
@@ -163,6 +184,7 @@ class AuthController(Controller):
     async def logout(self, request: Request[Any, Any, Any], me: Visitor) -> Redirect:
         check_form(me.session.csrf, await request.form())
         await web_of(request).sessions.end(me.session.id)
+        await to_thread.run_sync(_logged_out, request, me.account.username, _address(request))
         return _redirect(
             "/hall/login", cookies=[Cookie(key=COOKIE, value="", path="/hall", max_age=0)]
         )
