@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import httpx
 import pytest
 from sqlmodel import Session
 
+from fieldhall.field_app_api.client import Material
 from fieldhall.server.hall.audit import Subject, list_entries
 from fieldhall.sync.connection import create_store_engine
+from tests.field_fixtures import jpeg
 from tests.hall.support import LocalHall, local_hall, push, real_estate_case, wait_projected
 from tests.web.support import csrf_of, key_of, login
 
@@ -232,3 +235,41 @@ def test_withdrawal_needs_a_reason(hall: LocalHall) -> None:
     assert bare.status_code == 400 and "case.bad_request" in bare.text
     assert post_action(carol, case, "withdraw", reason="申请人撤回申请").status_code == 303
     assert hall.staff("carol").case(case)["state"] == "withdrawn"
+
+
+def test_a_supplement_file_with_the_case_files_name(hall: LocalHall) -> None:
+    """Both files are shown, each link opening its own bytes (the document picks which)."""
+    bob = hall.hall.enroll("网格员34", "grid-34")
+    doc, files = real_estate_case(bob, ["id_card"], seed=34)
+    push(bob, doc, files)
+    wait_projected(hall.url)
+    case = str(doc["_id"])
+    carol = login(hall.url, "carol")
+    assert (
+        post_action(carol, case, "issue_notice", other="身份证照片模糊，请重拍").status_code == 303
+    )
+    notice = hall.staff("carol").case(case)["events"][-1]["id"]
+    again = Material(files[0].name, jpeg(999), "image/jpeg", "id_card")  # the same file name
+    body = {
+        "_id": bob.new_id("supplement"),
+        "type": "supplement",
+        "case_id": case,
+        "answers_event": notice,
+        "materials": [again.manifest()],
+        "note": "重拍",
+    }
+    push(bob, bob.sign(body), [again])
+    wait_projected(hall.url)
+    page = carol.get(f"/hall/cases/{case}").text
+    links = re.findall(r'<img src="([^"]+)"', page)
+    same = [link.replace("&amp;", "&") for link in links if quote(files[0].name) in link]
+    assert len(same) == 2 and all("?doc=" in link for link in same)
+    bodies = {carol.get(link).content for link in same}
+    assert bodies == {files[0].data, again.data}
+
+
+def test_a_notice_naming_nothing_is_refused_with_its_reason(hall: LocalHall) -> None:
+    case = new_case(hall, ["id_card"], seed=35)
+    empty = post_action(login(hall.url, "carol"), case, "issue_notice", other="  \n ")
+    assert empty.status_code == 400 and "case.bad_request" in empty.text
+    assert hall.staff("carol").case(case)["state"] == "received"

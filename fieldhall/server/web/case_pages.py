@@ -9,12 +9,13 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from anyio import to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.response import Redirect
-from sqlmodel import select
+from sqlmodel import col, select
 
 from fieldhall.field_app_api.clock import now
 from fieldhall.schemas import load_catalog
@@ -61,6 +62,14 @@ def _timeline(detail: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(entries, key=lambda e: e["at"] or "")
 
 
+def _material_url(case_id: str, material: dict[str, Any], names: list[str]) -> str:
+    """The original's address; a supplement may reuse a file name, so then its document too."""
+    url = f"/hall/cases/{quote(case_id, safe=':')}/materials/{quote(material['name'], safe='')}"
+    return url + (
+        f"?doc={quote(material['doc_id'], safe=':')}" if names.count(material["name"]) > 1 else ""
+    )
+
+
 def _my_step(detail: dict[str, Any], department: str | None) -> dict[str, Any] | None:
     """The current approval step if the approver's department still has to decide it."""
     for step in detail["steps"]:
@@ -84,6 +93,7 @@ def _case_context(request: Request[Any, Any, Any], me: Visitor, case_id: str) ->
     catalog = load_catalog(case.catalog_version)
     actions = [a["action"] for a in detail["actions"] if me.role in a["roles"]]
     missing = [m for m in matter.materials if m.id in detail["pre_review"]["missing"]]
+    names = [m["name"] for m in detail["materials"]]
     return {
         "staff": me.account,
         "nav": me.nav,
@@ -102,9 +112,12 @@ def _case_context(request: Request[Any, Any, Any], me: Visitor, case_id: str) ->
                 **m,
                 "label": (spec.name if (spec := matter.material(m["material_id"])) else None),
                 "inline": m["content_type"] in INLINE_TYPES,
+                "url": _material_url(case_id, m, names),
             }
             for m in detail["materials"]
         ],
+        # Present once the photo worker flags a photo seen in another case (hall.detail).
+        "duplicates": detail.get("duplicate_photos") or [],
         "missing": missing,
         "deferrable": [m for m in missing if m.deferrable],
         "timeline": _timeline(detail),
@@ -192,17 +205,24 @@ class CasePages(Controller):
 
     @get("/materials/{name:str}", sync_to_thread=True)
     def material(
-        self, request: Request[Any, Any, Any], me: Visitor, case_id: str, name: str
+        self,
+        request: Request[Any, Any, Any],
+        me: Visitor,
+        case_id: str,
+        name: str,
+        doc: str | None = None,
     ) -> Response[bytes]:
-        """A material's original bytes, as the device sent them (staff only)."""
+        """A material's original bytes, as the device sent them (staff only); ``doc`` picks
+        the document when the case and a supplement carry files of the same name."""
         me.require(CASE_READERS)
         hall = hall_of(request)
+        query = select(HallMaterial).where(
+            HallMaterial.case_id == case_id, HallMaterial.name == name
+        )
+        if doc is not None:
+            query = query.where(HallMaterial.doc_id == doc)
         with hall.field.read_session() as session:
-            row = session.exec(
-                select(HallMaterial).where(
-                    HallMaterial.case_id == case_id, HallMaterial.name == name
-                )
-            ).first()
+            row = session.exec(query.order_by(col(HallMaterial.id).desc())).first()
         if row is None or not hall.field.store.blobs.exists(row.sha256):
             raise NotFound("material.not_found", f"no material {name} in {case_id}")
         data = hall.field.store.blobs.read(row.sha256)

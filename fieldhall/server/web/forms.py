@@ -26,7 +26,7 @@ def _fields(form: Any, *names: str) -> dict[str, Any]:
 def _items(form: Any, *, with_due: bool) -> list[dict[str, Any]]:
     """Each ticked material with its problem (and due date), then each line of ``other``."""
     items = []
-    for material_id in form.getall("material") if hasattr(form, "getall") else []:
+    for material_id in form.getall("material", []):
         item: dict[str, Any] = {"material_id": material_id}
         item.update({"problem": _text(form, f"problem:{material_id}") or ""})
         due = _text(form, f"due:{material_id}")
