@@ -3,6 +3,7 @@ security headers of every page."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -266,3 +267,20 @@ def test_logins_and_logouts_are_audited(hall: LocalHall) -> None:
         ("staff.logged_out", "ada", "hall_web"),
     ]
     assert entries[0].details["address"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("cookie", ["../../etc/passwd", "x" * 43 + "!", "a" * 500, ""])
+def test_odd_session_cookies_are_no_session(hall: LocalHall, cookie: str) -> None:
+    client = anonymous(hall)
+    client.cookies.set("hall_session", cookie, path="/hall")
+    assert client.get("/hall/cases").status_code == 303
+
+
+def test_a_damaged_session_file_is_no_session(hall: LocalHall) -> None:
+    client = login(hall.url, "carol")
+    session_id = client.cookies["hall_session"]
+    # Litestar's FileStore names each file by the BLAKE2s of its key.
+    stored = hall.hall.data_dir / "hall-sessions" / hashlib.blake2s(session_id.encode()).hexdigest()
+    assert stored.is_file()
+    stored.write_bytes(b"garbage")
+    assert client.get("/hall/cases").status_code == 303

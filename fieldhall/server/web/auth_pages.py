@@ -44,6 +44,7 @@ from .sessions import COOKIE, IDLE
 __all__ = ["AuthController", "home_of", "safe_next"]
 
 LOGIN_CSRF_COOKIE = "hall_login_csrf"
+MAX_PASSWORD = 1024  # longer is never a password: refused before argon2 spends time on it
 
 
 def safe_next(value: str | None) -> str | None:
@@ -156,7 +157,7 @@ class AuthController(Controller):
         username = str(form.get("username") or "").strip()
         secret = str(form.get("password") or "")
         account: StaffAccount | None = None
-        if username and secret:
+        if username and secret and len(secret) <= MAX_PASSWORD:
             account = await to_thread.run_sync(_authenticate, request, username, secret, address)
         if account is None:
             web.throttle.failed(address)

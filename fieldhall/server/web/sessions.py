@@ -14,6 +14,7 @@ machine cannot try many accounts.
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -21,6 +22,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import orjson
 from litestar.stores.base import Store
 from litestar.stores.file import FileStore
@@ -37,6 +39,7 @@ __all__ = [
 COOKIE = "hall_session"
 IDLE = timedelta(hours=2)  # a window clerk steps away at lunch and must log in again
 LIFETIME = timedelta(hours=12)  # one working day, however busy
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,15 +65,19 @@ class WebSessions:
         return session
 
     async def find(self, session_id: str | None) -> WebSession | None:
-        if not session_id or len(session_id) > 100:
+        if not session_id or not _SESSION_ID.fullmatch(session_id):
+            return None  # only ids this module could have made reach the store
+        try:
+            raw = await self.store.get(session_id, renew_for=IDLE)
+            if raw is None:
+                return None
+            body = orjson.loads(raw)
+            session = WebSession(
+                session_id, body["u"], body["csrf"], datetime.fromisoformat(body["since"])
+            )
+        except (msgspec.MsgspecError, ValueError, KeyError, TypeError):  # a damaged file
+            await self.end(session_id)
             return None
-        raw = await self.store.get(session_id, renew_for=IDLE)
-        if raw is None:
-            return None
-        body = orjson.loads(raw)
-        session = WebSession(
-            session_id, body["u"], body["csrf"], datetime.fromisoformat(body["since"])
-        )
         if datetime.now(UTC) - session.since > LIFETIME:
             await self.end(session_id)
             return None
