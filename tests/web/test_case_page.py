@@ -155,6 +155,13 @@ def test_inbox_filters_and_badges(hall: LocalHall, case_id: str) -> None:
     carol = login(hall.url, "carol")
     everything = carol.get("/hall/cases").text
     assert case_id[-8:] in everything and "李德福" in everything
+    counts = dict(re.findall(r'state=(\w+)"[^>]*>[^<]+<span class="count">(\d+)<', everything))
+    states = {}
+    for state in counts:
+        listed = carol.get("/hall/cases", params={"state": state}).text
+        states[state] = listed.count('class="open"')
+    assert len(counts) == 12 and sum(states.values()) >= 1
+    assert {k: int(v) for k, v in counts.items()} == states  # each tab counts what it lists
     assert case_id[-8:] in carol.get("/hall/cases", params={"q": "李德福"}).text
     assert case_id[-8:] not in carol.get("/hall/cases", params={"q": "无此人"}).text
     assert case_id[-8:] not in carol.get("/hall/cases", params={"state": "closed"}).text

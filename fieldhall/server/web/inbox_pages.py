@@ -19,6 +19,7 @@ from ..hall.timelimits import WorkingCalendar
 from .access import CASE_READERS, Visitor, hall_of, visitor
 from .labels import CHANNELS, STATES
 from .rendering import page
+from .tallies import cases_per_state
 
 __all__ = ["InboxPages", "deadline_badge"]
 
@@ -78,6 +79,7 @@ class InboxPages(Controller):
                 }
                 for case in cases
             ]
+            counts = cases_per_state(session)
         catalog = load_catalog()
         return page(
             "inbox.html",
@@ -92,5 +94,6 @@ class InboxPages(Controller):
             query={k: v for k, v in request.query_params.items() if k != "cursor"},
             matters=catalog.matters,
             states=STATES,
+            counts=counts,
             channels=CHANNELS,
         )
