@@ -284,3 +284,18 @@ def test_a_damaged_session_file_is_no_session(hall: LocalHall) -> None:
     assert stored.is_file()
     stored.write_bytes(b"garbage")
     assert client.get("/hall/cases").status_code == 303
+
+
+def test_a_session_ends_after_its_lifetime(
+    hall: LocalHall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from fieldhall.server.web import sessions
+
+    client = login(hall.url, "carol")
+    assert client.get("/hall/cases").status_code == 200
+    monkeypatch.setattr(sessions, "LIFETIME", timedelta(0))  # the working day is over
+    assert client.get("/hall/cases").status_code == 303
+    monkeypatch.undo()
+    assert client.get("/hall/cases").status_code == 303  # ended, not merely refused
