@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar, Request, Response, get
 from litestar.openapi import OpenAPIConfig
 
 from fieldhall.field_app_api.http import field_api_router, field_error_handlers
@@ -16,8 +16,7 @@ from fieldhall.sync.store import Store
 
 from .composition import assemble
 from .hall.http import hall_api_router, hall_error_handlers
-from .hall.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from .hall.metrics import render_metrics
+from .hall.metrics import HallMetrics
 from .hall.projector import unpublished_events
 from .receipt_pages import ReceiptPagesController
 from .settings import Settings
@@ -41,7 +40,7 @@ def create_couch_app(
 
     ``max_body`` is the largest request body accepted (413 above it).
     """
-    store = open_store(settings)
+    store = open_store(settings, migrate=False)
     couch = _couch(store, admin, "", max_body)
     return Litestar(route_handlers=[couch_router("/", couch)], debug=False)
 
@@ -52,10 +51,13 @@ def create_app(
     """The hall server: ``/api/v1`` (OpenAPI at ``/schema``), ``/sync/field``,
     ``/sync/catalog``, ``/health``, ``/metrics``, and the staff's web UI at ``/hall/``.
 
-    The projector runs in the background from startup to shutdown; ``projector=False``
-    leaves it to the caller (``app.state.hall.projector.project_pending()``).
+    The projector and the visit requests' escalation sweep run in the background from
+    startup to shutdown; ``projector=False`` leaves both to the caller
+    (``app.state.hall.projector.project_pending()``, ``app.state.hall.visits.sweep(now)``).
     """
     parts = assemble(settings)
+    hall_metrics = HallMetrics(parts.projector)
+    parts.field.store.commit_listeners.append(hall_metrics.on_commit)
 
     @get("/health", sync_to_thread=True)
     def health() -> dict[str, Any]:
@@ -65,15 +67,18 @@ def create_app(
             "unpublished_events": unpublished_events(parts.field),
         }
 
-    @get("/metrics", sync_to_thread=True, media_type=METRICS_CONTENT_TYPE)
-    def metrics() -> str:
-        return render_metrics(parts.projector)
+    @get("/metrics", sync_to_thread=True)
+    def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+        body, content_type = hall_metrics.render(request.headers.get("accept"))
+        return Response(body, media_type=content_type)
 
     def start_projector() -> None:
         if projector:
             parts.projector.start()
+            parts.visit_sweeper.start()
 
     def stop_projector() -> None:
+        parts.visit_sweeper.stop()
         parts.projector.stop()
 
     app = Litestar(
@@ -92,11 +97,13 @@ def create_app(
         lifespan=[upload_janitor(parts.uploads)],
         on_startup=[start_projector],
         on_shutdown=[stop_projector],
+        middleware=[hall_metrics.middleware],
         debug=False,
     )
     app.state.field = parts.field
     app.state.uploads = parts.uploads
     app.state.hall = parts
+    app.state.metrics = hall_metrics
     app.state.hall_web = web_parts(settings, public_url)
     app.state.public_url = public_url
     return app

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from fieldhall.sync.connection import create_store_engine
 
 from .hall.audit import AuditReport, Head, ensure_audit_tables, verify
+from .migrations import upgrade_database
 from .settings import Settings
 
 __all__ = ["audit"]
@@ -69,7 +70,8 @@ def verify_command(
 def _verify(settings: Settings, anchors: list[Head]) -> AuditReport:
     engine = create_store_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
     try:
-        ensure_audit_tables(engine)
+        upgrade_database(engine)
+        ensure_audit_tables(engine)  # the tables exist now; this seeds the head row
         with engine.connect() as connection, connection.begin():
             return verify(connection, anchors=anchors)
     finally:

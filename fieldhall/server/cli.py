@@ -47,6 +47,7 @@ class LazyGroup(click.Group):
     lazy: ClassVar[dict[str, str]] = {
         "audit": "fieldhall.server.audit_cmd:audit",
         "bench": "fieldhall.server.bench_cmd:bench",
+        "db": "fieldhall.server.db_cmd:db",
         "device": "fieldhall.server.device_cmd:device",
         "evidence": "fieldhall.server.evidence_cmd:evidence",
         "replicate": "fieldhall.server.replicate_cmd:replicate",
@@ -403,23 +404,21 @@ def keys_rotate(as_json: bool, data_dir: str | None, database_url: str | None) -
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8000).")
 @click.option("--data-dir", default=None, help="Data directory (FIELDHALL_DATA_DIR).")
-@click.pass_context
-def demo(ctx: click.Context, host: str | None, port: int | None, data_dir: str | None) -> None:
-    """Seed a fresh data directory with demo data (printing the credentials), then serve."""
-    from .demo import seed_demo
-    from .stores import open_field
+@click.option("--seed", type=int, default=2026, show_default=True, help="Seed of the demo data.")
+def demo(host: str | None, port: int | None, data_dir: str | None, seed: int) -> None:
+    """Serve a demo hall: seeded on first use (staff, devices, cases), kept afterwards.
+
+    The staff passwords are printed and kept in DATA_DIR/demo/credentials.json (0600).
+    """
+    from .demo import DemoError, run_demo
 
     settings = Settings.from_env(data_dir=data_dir, host=host, port=port)
-    hall = seed_demo(open_field(settings))
-    base = f"http://{settings.host}:{settings.port}"
-    if hall.created and hall.admin is not None:
-        click.echo(f"demo hall created in {settings.data_dir}")
-        click.echo(f"staff admin: {hall.admin[0]} / {hall.admin[1]}  (HTTP Basic on /api/v1/admin)")
-        for name, issued in hall.codes:
-            where = issued.grid_id or issued.station_id
-            click.echo(
-                f"  {name:4} {where:16} enrollment code {issued.code}  (agent {issued.agent_id})"
-            )
-    else:
-        click.echo(f"using the existing hall in {settings.data_dir}")
-    ctx.invoke(serve, host=host, port=port, data_dir=data_dir, database_url=None, public_url=base)
+    try:
+        run_demo(
+            settings,
+            public_url=os.environ.get("FIELDHALL_PUBLIC_URL"),
+            seed=seed,
+            echo=click.echo,
+        )
+    except DemoError as exc:
+        raise click.ClickException(str(exc)) from exc

@@ -1,6 +1,8 @@
 """Assembling the hall server's parts on one database: the sync store with the field
 channels, policy and receipts, the field service, the ``/sync`` CouchDB surface, and the
-hall: its tables, the case workflow and the projector (started by ``create_app``)."""
+hall: the case workflow, the projector and the home-visit requests with their escalation
+sweep (both started by ``create_app``). The tables of every layer come from the migrations
+``open_store`` runs."""
 
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ from fieldhall.sync.store import Store
 
 from .hall.audit import ensure_audit_tables
 from .hall.projector import Projector
-from .hall.tables import create_hall_tables
+from .hall.search import ensure_search_index
+from .hall.visits import VisitService, VisitSweeper
 from .hall.workflow import Workflow
 from .settings import Settings
 from .stores import open_store
@@ -40,6 +43,8 @@ class HallParts:
     uploads: Uploads
     workflow: Workflow
     projector: Projector
+    visits: VisitService
+    visit_sweeper: VisitSweeper
 
 
 def ijson_loads(data: bytes) -> Any:
@@ -66,7 +71,7 @@ def _door_check(store: Store) -> Callable[[str, str, Mapping[str, Any]], None]:
 
 
 def assemble(settings: Settings) -> HallParts:
-    store = open_store(settings)
+    store = open_store(settings)  # migrated to head: every layer's tables are there
     store.channel_function = channels_of
     store.write_policy = FieldPolicy(validate_document, inspect_attachment=_door_check(store))
     field = FieldService(store.db.engine, store)
@@ -87,9 +92,13 @@ def assemble(settings: Settings) -> HallParts:
         ),
         prefix="/sync",
     )
-    # Tables are created here for now; Alembic migrations take over in a later step.
-    create_hall_tables(store.db.engine)
+    # The tables come from the migrations; these fill in the rows a new or adopted database
+    # lacks: the audit log's head, the search index of cases made before it existed.
     ensure_audit_tables(store.db.engine)
+    ensure_search_index(store.db.engine)
     workflow = Workflow(field)
     projector = Projector(field, workflow)
-    return HallParts(field, sync, receipts, uploads, workflow, projector)
+    visits = VisitService(field, calendar=workflow.calendar)
+    return HallParts(
+        field, sync, receipts, uploads, workflow, projector, visits, VisitSweeper(visits)
+    )

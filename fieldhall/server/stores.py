@@ -1,4 +1,5 @@
-"""Opening the sync store on the configured database and blob directory."""
+"""Opening the sync store on the configured database and blob directory, the database first
+brought to the current schema by its migrations."""
 
 from __future__ import annotations
 
@@ -8,14 +9,20 @@ from fieldhall.sync.changes import ChangeNotifier, PostgresListener
 from fieldhall.sync.connection import Database, create_store_engine
 from fieldhall.sync.store import Store
 
+from .migrations import upgrade_database
 from .settings import Settings
 
 __all__ = ["open_field", "open_store"]
 
 
-def open_store(settings: Settings) -> Store:
+def open_store(settings: Settings, *, migrate: bool = True) -> Store:
+    """The store on the configured database. ``migrate=False`` is for the sync engine alone
+    (``fieldhall couch serve``): it creates only its own tables and leaves the hall's
+    schema, and its migrations, to the hall server."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_store_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
+    if migrate:
+        upgrade_database(engine)
     notifier = ChangeNotifier()
     if engine.dialect.name == "postgresql":
         # Several app workers share the database: wake every worker's feeds on commit.

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,8 +54,8 @@ from .verification import check_receipt, judge_outbox, verify_documents, verify_
 __all__ = ["DeviceClient"]
 
 
-def _now() -> str:
-    return rfc3339_utc(datetime.now(UTC))
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class DeviceClient:
@@ -65,8 +65,12 @@ class DeviceClient:
         *,
         state_path: Path | None = None,
         data_dir: Path | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.state = state
+        # The device's own clock, which it writes into created_at and signed_at; a simulated
+        # device (the demo's) files on past days by reading another one.
+        self.clock = clock or _utc_now
         self.state_path = state_path
         self.data_dir = data_dir or (data_dir_for(state_path) if state_path else None)
         self._key = Ed25519PrivateKey.from_private_bytes(b64url_decode(state.private_key))
@@ -159,12 +163,15 @@ class DeviceClient:
 
     # ------------------------------------------------------------------ documents
 
+    def _now(self) -> str:
+        return rfc3339_utc(self.clock())
+
     def new_id(self, doc_type: str) -> str:
         return f"{doc_type}:{ULID()}"
 
     def _at_head(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """``body`` with the device fields of the next chain position, signed."""
-        now = _now()
+        now = self._now()
         doc = {
             "contract": 1,
             "created_at": now,
@@ -224,7 +231,7 @@ class DeviceClient:
             "applicant": dict(applicant),
             "form": dict(form),
             "materials": [m.manifest() for m in files],
-            "consent": {"attachment": consent.name, "signed_at": _now()},
+            "consent": {"attachment": consent.name, "signed_at": self._now()},
             "location": dict(location) if location else None,
         }
         if seal:

@@ -20,7 +20,7 @@ from litestar.di import Provide
 from litestar.response import Redirect
 from sqlmodel import Session
 
-from fieldhall.field_app_api.staff import authenticate_staff
+from fieldhall.field_app_api.staff import verify_staff
 from fieldhall.field_app_api.tables import StaffAccount
 
 from ..hall.audit import Actor, Subject, append
@@ -102,14 +102,15 @@ def _login_form(
 def _authenticate(
     request: Request[Any, Any, Any], username: str, secret: str, address: str
 ) -> StaffAccount | None:
-    """The account, its login audited in the same transaction (failures are counted by the
-    lockouts instead: an anonymous caller must not be able to fill the audit log)."""
-    with hall_of(request).field.session() as session:
-        account = authenticate_staff(session, username, secret)
-        if account is not None:
+    """The account, its login audited (failures are counted by the lockouts instead: an
+    anonymous caller must not be able to fill the audit log). argon2 runs outside the
+    database's write lock (``verify_staff``)."""
+    field = hall_of(request).field
+    account = verify_staff(field, username, secret)
+    if account is not None:
+        with field.session() as session:
             _audit(session, account.username, "staff.logged_in", address)
-            session.expunge(account)
-        return account
+    return account
 
 
 def _audit(session: Session, username: str, action: str, address: str) -> None:

@@ -8,6 +8,7 @@ endpoint                                    roles
 ``GET /api/v1/cases``, ``…/cases/{id}``    clerk, approver, supervisor
 ``POST …/cases/{id}/actions/{action}``      any staff account; the action's roles decide
 ``GET /api/v1/reports/…`` (and CSV)         supervisor
+``/api/v1/visit-requests`` (every method)   clerk, supervisor
 ==========================================  ==========================================
 
 Admins manage accounts, agents and devices; they do no casework and read no cases (the
@@ -25,16 +26,20 @@ from fieldhall.field_app_api.service import FieldService
 from fieldhall.field_app_api.tables import StaffAccount
 
 from ..projector import Projector
+from ..visits import VisitService
+from ..visits.machine import STAFF_ROLES as VISIT_STAFF
 from ..workflow import Workflow
 
 __all__ = [
     "CASE_READERS",
     "REPORT_READERS",
+    "VISIT_STAFF",
     "HallContext",
     "hall_of",
     "staff",
     "staff_reading",
     "supervisor",
+    "visit_staff",
 ]
 
 CASE_READERS = ("clerk", "approver", "supervisor")
@@ -47,6 +52,7 @@ class HallContext(Protocol):
     field: FieldService
     workflow: Workflow
     projector: Projector
+    visits: VisitService
 
 
 def hall_of(request: Request[Any, Any, Any]) -> HallContext:
@@ -65,3 +71,8 @@ def staff_reading(request: Request[Any, Any, Any]) -> StaffAccount:
 
 def supervisor(request: Request[Any, Any, Any]) -> StaffAccount:
     return require_staff(request, *REPORT_READERS)
+
+
+def visit_staff(request: Request[Any, Any, Any]) -> StaffAccount:
+    """Who handles home-visit requests: the window clerks and the supervisors."""
+    return require_staff(request, *VISIT_STAFF)

@@ -1,5 +1,5 @@
-"""The hall's route handlers and its error shape: ``{"error": <stable code>, "reason"}``
-with the status the error's class carries."""
+"""The hall's route handlers (cases, reports, visit requests) and its error shape:
+``{"error": <stable code>, "reason"}`` with the status the error's class carries."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from litestar import Request, Response, Router
 from ..errors import HallError
 from .cases_api import CaseController
 from .reports_api import ReportController
+from .visits_api import VisitRequestController
 
 __all__ = ["hall_api_router", "hall_error_handlers"]
 
@@ -22,4 +23,6 @@ hall_error_handlers: dict[Any, Any] = {HallError: _hall_error}
 
 
 def hall_api_router() -> Router:
-    return Router(path="/", route_handlers=[CaseController, ReportController])
+    return Router(
+        path="/", route_handlers=[CaseController, ReportController, VisitRequestController]
+    )
