@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 NODE_INSTALLED := node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test lint services bench soak clean migration
+.PHONY: run test lint services browser bench soak clean migration
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,13 +24,16 @@ run: $(INSTALLED)
 services:
 	scripts/ensure-postgres.sh
 
+browser:
+	scripts/ensure-chromium.sh
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check fieldhall tests bench
 	$(BIN)/ruff format --check fieldhall tests bench
 	$(BIN)/mypy fieldhall
 	$(BIN)/lint-imports
 
-test: $(INSTALLED) $(NODE_INSTALLED) services lint
+test: $(INSTALLED) $(NODE_INSTALLED) services browser lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
 
 bench: $(INSTALLED) $(NODE_INSTALLED)

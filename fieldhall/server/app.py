@@ -21,6 +21,7 @@ from .hall.projector import unpublished_events
 from .receipt_pages import ReceiptPagesController
 from .settings import Settings
 from .stores import open_store
+from .web import hall_web_router, web_parts
 
 __all__ = ["create_app", "create_couch_app"]
 
@@ -48,7 +49,7 @@ def create_app(
     settings: Settings, public_url: str | None = None, *, projector: bool = True
 ) -> Litestar:
     """The hall server: ``/api/v1`` (OpenAPI at ``/schema``), ``/sync/field``,
-    ``/sync/catalog``, ``/health``, ``/metrics``.
+    ``/sync/catalog``, ``/health``, ``/metrics``, and the staff's web UI at ``/hall/``.
 
     The projector and the visit requests' escalation sweep run in the background from
     startup to shutdown; ``projector=False`` leaves both to the caller
@@ -88,6 +89,7 @@ def create_app(
             UploadsController,
             ReceiptPagesController,
             hall_api_router(),
+            hall_web_router(),
             couch_router("/sync", parts.sync),
         ],
         exception_handlers={**field_error_handlers, **hall_error_handlers},
@@ -102,5 +104,6 @@ def create_app(
     app.state.uploads = parts.uploads
     app.state.hall = parts
     app.state.metrics = hall_metrics
+    app.state.hall_web = web_parts(settings, public_url)
     app.state.public_url = public_url
     return app

@@ -1,0 +1,63 @@
+"""A posted action form as the body ``Workflow.act`` takes (the REST API's JSON body).
+
+Blank fields are left out, so the workflow's own parser (``hall.commands``) decides what is
+required and says what is wrong; nothing is validated twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["action_body"]
+
+
+def _text(form: Any, name: str) -> str | None:
+    value = form.get(name)
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def _fields(form: Any, *names: str) -> dict[str, Any]:
+    return {name: value for name in names if (value := _text(form, name)) is not None}
+
+
+def _items(form: Any, *, with_due: bool) -> list[dict[str, Any]]:
+    """Each ticked material with its problem (and due date), then each line of ``other``."""
+    items = []
+    for material_id in form.getall("material", []):
+        item: dict[str, Any] = {"material_id": material_id}
+        item.update({"problem": _text(form, f"problem:{material_id}") or ""})
+        due = _text(form, f"due:{material_id}")
+        if with_due and due:
+            item["due"] = due
+        items.append(item)
+    for line in (_text(form, "other") or "").splitlines():
+        if line.strip():
+            items.append({"problem": line.strip()})
+    return items
+
+
+def action_body(action: str, form: Any) -> dict[str, Any]:
+    if action in ("issue_notice", "accept_with_deficiencies"):
+        body: dict[str, Any] = {"items": _items(form, with_due=action != "issue_notice")}
+        body.update(_fields(form, "reason"))
+        return body
+    if action == "refuse":
+        return _fields(form, "reason", "legal_basis")
+    if action == "decide_step":
+        return _fields(form, "decision", "reason", "step_id", "department")
+    if action == "record_delivery":
+        body = _fields(
+            form, "method", "tracking_number", "recipient_name", "recipient_relation", "comment"
+        )
+        rating = _text(form, "rating")
+        if rating is not None:
+            body["rating"] = int(rating) if rating.isdigit() else rating
+        return body
+    if action == "escalate_complaint":
+        return _fields(form, "complexity", "reason")
+    if action == "answer_complaint":
+        return _fields(form, "answer")
+    return _fields(form, "reason")

@@ -1,0 +1,103 @@
+"""The UI's names for the machine's states, actions, channels, clocks and checks.
+
+Marked with ``N_`` so the extractor finds them; pages translate them when they render.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = ["ACTIONS", "CHANNELS", "CHECKS", "CLOCKS", "EVENTS", "N_", "ROLES", "STATES"]
+
+
+def N_(message: str) -> str:
+    return message
+
+
+STATES: Mapping[str, str] = {
+    "received": N_("Received"),
+    "pre_review": N_("Pre-review passed"),
+    "notice": N_("Notice issued"),
+    "accepted": N_("Accepted"),
+    "accepted_with_deficiencies": N_("Accepted with deficiencies"),
+    "refused": N_("Refused"),
+    "approved": N_("Approved"),
+    "denied": N_("Denied"),
+    "result_ready": N_("Result ready"),
+    "delivered": N_("Delivered"),
+    "closed": N_("Closed"),
+    "withdrawn": N_("Withdrawn"),
+}
+
+ACTIONS: Mapping[str, str] = {
+    "pass_pre_review": N_("Pass pre-review"),
+    "issue_notice": N_("One-time notice"),
+    "accept": N_("Accept"),
+    "accept_with_deficiencies": N_("Accept with deficiencies"),
+    "refuse": N_("Refuse"),
+    "decide_step": N_("Approval decision"),
+    "mark_result_ready": N_("Result ready"),
+    "record_delivery": N_("Record delivery"),
+    "close": N_("Close"),
+    "withdraw": N_("Withdraw"),
+    "escalate_complaint": N_("Escalate a complaint"),
+    "answer_complaint": N_("Answer a complaint"),
+}
+
+# What the timeline calls each transition, the device's and the system's included.
+EVENTS: Mapping[str, str] = {
+    **ACTIONS,
+    "receive": N_("Filed by the device"),
+    "supplement_received": N_("Supplement received"),
+    "deficiencies_supplied": N_("Deferred materials supplied"),
+    "approve": N_("Approved"),
+    "deny": N_("Denied"),
+    "delivered": N_("Delivered by the agent"),
+}
+
+CHANNELS: Mapping[str, str] = {
+    "hall": N_("At the hall"),
+    "home_visit": N_("Home visit"),
+    "hospital": N_("In hospital"),
+    "mobile_station": N_("Mobile station"),
+}
+
+DECISIONS: Mapping[str, str] = {"approved": N_("Approved"), "denied": N_("Denied")}
+
+ITEM_KINDS: Mapping[str, str] = {"notice": N_("One-time notice"), "deficiency": N_("Deficiency")}
+
+DELIVERY_METHODS: Mapping[str, str] = {
+    "mail": N_("By mail"),
+    "pickup": N_("Picked up at the hall"),
+    "agent": N_("Handed over by the agent"),
+}
+
+# What became of a document the device sent after the case (arrivals.py).
+OUTCOMES: Mapping[str, str] = {
+    "answered_notice": N_("answers the notice"),
+    "answered_deficiency": N_("supplies a deferred material"),
+    "stale": N_("arrived too late: nothing was waiting for it"),
+    "unmatched": N_("names no notice of this case"),
+    "applied": N_("recorded"),
+    "ignored": N_("ignored: the case was not waiting for it"),
+}
+
+CLOCKS: Mapping[str, str] = {
+    "on_time": N_("On time"),
+    "warning": N_("Warning"),
+    "overdue": N_("Overdue"),
+}
+
+CHECKS: Mapping[str, str] = {
+    "signature": N_("Signature"),
+    "chain": N_("Hash chain"),
+    "attachments": N_("Attachment hashes"),
+    "receipt": N_("Receipt"),
+}
+
+ROLES: Mapping[str, str] = {
+    "admin": N_("Administrator"),
+    "clerk": N_("Clerk"),
+    "approver": N_("Approver"),
+    "supervisor": N_("Supervisor"),
+}

@@ -1,0 +1,141 @@
+"""The hall UI in Debian's Chromium, driven by playwright-core (``walkthrough.mjs``): a clerk,
+two approvers and a supervisor take a real signed case from the device's filing to its
+closing, the Python side playing the device between the phases. Screenshots of every screen
+go to ``test-artifacts/web/``.
+
+Chromium, Node and playwright-core missing make this test fail, never skip: ``make test``
+installs them (``scripts/ensure-chromium.sh``, ``npm ci``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.field_fixtures import senior_card_case
+from tests.hall.support import (
+    local_hall,
+    push,
+    real_estate_case,
+    supplement,
+    wait_projected,
+)
+from tests.servers import REPO
+
+pytestmark = pytest.mark.timeout(600)
+
+CHROMIUM = Path(os.environ.get("FIELDHALL_CHROMIUM", "/usr/bin/chromium"))
+SCRIPT = Path(__file__).resolve().parent / "walkthrough.mjs"
+ARTIFACTS = REPO / "test-artifacts" / "web"
+PHASE_TIMEOUT = 180.0
+
+
+def _tools() -> str:
+    """The node executable; the test fails with what to install when anything is missing."""
+    node = shutil.which("node")
+    problems = []
+    if node is None:
+        problems.append("node is not on PATH (apt-get install nodejs)")
+    if not CHROMIUM.exists():
+        problems.append(f"{CHROMIUM} is missing: run scripts/ensure-chromium.sh as root")
+    if not (REPO / "node_modules" / "playwright-core" / "package.json").exists():
+        problems.append("node_modules/playwright-core is missing: run `npm ci`")
+    if problems:
+        pytest.fail("; ".join(problems), pytrace=False)
+    assert node is not None
+    return node
+
+
+def run_phase(node: str, phase: str, url: str, case_id: str) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        "HALL_URL": url,
+        "CASE_ID": case_id,
+        "ARTIFACTS": str(ARTIFACTS),
+        "CHROMIUM": str(CHROMIUM),
+    }
+    done = subprocess.run(
+        [node, str(SCRIPT), phase],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=PHASE_TIMEOUT,
+        check=False,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"{phase}: no result (exit {done.returncode})\n{done.stdout}\n{done.stderr}"
+    result: dict[str, Any] = json.loads(lines[-1])
+    assert result["ok"] and done.returncode == 0, f"{phase} failed:\n{result.get('error')}"
+    facts: dict[str, Any] = result["facts"]
+    return facts
+
+
+def test_clerk_approvers_and_supervisor_in_a_real_browser(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    node = _tools()
+    with local_hall(tmp_path_factory.mktemp("browser")) as hall:
+        bob = hall.hall.enroll("王建国", "grid-a")
+        doc, files = real_estate_case(bob, ["id_card", "property_certificate", "interview_record"])
+        case_id = str(doc["_id"])
+        push(bob, doc, files)
+        other, other_files = senior_card_case(bob, seed=2)  # a second row for j/k
+        push(bob, other, other_files)
+        wait_projected(hall.url)
+
+        def phase(name: str) -> dict[str, Any]:
+            return run_phase(node, name, hall.url, case_id)
+
+        before = phase("before")
+        assert before["satisfaction"] == "—" and before["on_time_promised"] == "—"
+        assert before["svg_charts"] >= 4
+
+        noticed = phase("notice")
+        assert noticed == {"ticked": 2, "checks": 4}
+        carol = hall.staff("carol")
+        detail = carol.case(case_id)
+        assert detail["state"] == "notice"
+        (notice,) = [e for e in detail["events"] if e["action"] == "issue_notice"]
+        assert {i["material_id"] for i in notice["items"]} == {
+            "transfer_contract",
+            "tax_certificate",
+        }
+
+        # bob's phone photographs both papers and answers the notice.
+        answer, answer_files = supplement(
+            bob, case_id, notice["id"], ["transfer_contract", "tax_certificate"], seed=11
+        )
+        push(bob, answer, answer_files)
+        wait_projected(hall.url)
+
+        accepted = phase("accept")
+        assert accepted["tabs_to_pre_review"] > 0
+        assert carol.case(case_id)["state"] == "accepted"
+
+        approved = phase("approve")
+        assert approved == {"approvals": 4}
+        decisions = carol.case(case_id)["steps"]
+        assert {d["department"]: d["decided_by"] for d in decisions[1]["departments"]} == {
+            "real_estate_center": "rhea",
+            "taxation": "tao",
+        }
+
+        assert phase("result") == {"state": "已办结归档"}
+        wait_projected(hall.url)
+
+        after = phase("after")
+        assert after["satisfaction"] == "100.0%" and after["on_time_promised"] == "100.0%"
+        summary = hall.staff("sam").get("/api/v1/reports/summary").json()
+        assert after["trips_average"] == f"{summary['trips']['average']:.2f}"  # as the API says
+        assert after["zero_trips"] == f"{summary['trips']['zero_trip_rate'] * 100:.1f}%"
+        assert summary["cases"] == 2 and "共 2 件" in after["meta"]
+        shots = sorted(p.name for p in ARTIFACTS.glob("*.png"))
+        for name in ("before-01", "notice-0", "accept-01", "approve-0", "result-01", "after-01"):
+            assert any(s.startswith(name) for s in shots), (name, shots)
