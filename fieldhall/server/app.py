@@ -51,8 +51,9 @@ def create_app(
     """The hall server: ``/api/v1`` (OpenAPI at ``/schema``), ``/sync/field``,
     ``/sync/catalog``, ``/health``, ``/metrics``.
 
-    The projector runs in the background from startup to shutdown; ``projector=False``
-    leaves it to the caller (``app.state.hall.projector.project_pending()``).
+    The projector and the photo worker run in the background from startup to shutdown;
+    ``projector=False`` leaves both to the caller (``app.state.hall.projector
+    .project_pending()``, then ``app.state.hall.photos.run_pending()``).
     """
     parts = assemble(settings)
 
@@ -62,6 +63,7 @@ def create_app(
             "status": "ok",
             "projector": parts.projector.lag().to_json(),
             "unpublished_events": unpublished_events(parts.field),
+            "photos": parts.photos.backlog().to_json(),
         }
 
     @get("/metrics", sync_to_thread=True, media_type=METRICS_CONTENT_TYPE)
@@ -71,8 +73,10 @@ def create_app(
     def start_projector() -> None:
         if projector:
             parts.projector.start()
+            parts.photos.start()
 
     def stop_projector() -> None:
+        parts.photos.stop()
         parts.projector.stop()
 
     app = Litestar(

@@ -1,6 +1,7 @@
 """Assembling the hall server's parts on one database: the sync store with the field
 channels, policy and receipts, the field service, the ``/sync`` CouchDB surface, and the
-hall: its tables, the case workflow and the projector (started by ``create_app``)."""
+hall: its tables, the case workflow, the projector and the photo worker that follows it
+(both started by ``create_app``)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from .hall.audit import ensure_audit_tables
 from .hall.projector import Projector
 from .hall.tables import create_hall_tables
 from .hall.workflow import Workflow
+from .photos.material_photos import MaterialPhotos
+from .photos.store import DerivativeStore
 from .settings import Settings
 from .stores import open_store
 
@@ -40,6 +43,7 @@ class HallParts:
     uploads: Uploads
     workflow: Workflow
     projector: Projector
+    photos: MaterialPhotos
 
 
 def ijson_loads(data: bytes) -> Any:
@@ -92,4 +96,5 @@ def assemble(settings: Settings) -> HallParts:
     ensure_audit_tables(store.db.engine)
     workflow = Workflow(field)
     projector = Projector(field, workflow)
-    return HallParts(field, sync, receipts, uploads, workflow, projector)
+    photos = MaterialPhotos(field, DerivativeStore(settings.data_dir / "derivatives"))
+    return HallParts(field, sync, receipts, uploads, workflow, projector, photos)

@@ -6,6 +6,7 @@ machine (``machine.roles_for``) and approvers' departments.
 endpoint                                    roles
 ==========================================  ==========================================
 ``GET /api/v1/cases``, ``…/cases/{id}``    clerk, approver, supervisor
+``GET …/cases/{id}/materials/{name}/…``     clerk, approver, supervisor (thumbnail, preview)
 ``POST …/cases/{id}/actions/{action}``      any staff account; the action's roles decide
 ``GET /api/v1/reports/…`` (and CSV)         supervisor
 ==========================================  ==========================================
@@ -24,6 +25,7 @@ from fieldhall.field_app_api.http.auth import require_staff
 from fieldhall.field_app_api.service import FieldService
 from fieldhall.field_app_api.tables import StaffAccount
 
+from ...photos.material_photos import MaterialPhotos
 from ..projector import Projector
 from ..workflow import Workflow
 
@@ -47,6 +49,7 @@ class HallContext(Protocol):
     field: FieldService
     workflow: Workflow
     projector: Projector
+    photos: MaterialPhotos
 
 
 def hall_of(request: Request[Any, Any, Any]) -> HallContext:
