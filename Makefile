@@ -38,6 +38,7 @@ bench: $(INSTALLED) $(NODE_INSTALLED)
 	$(BIN)/fieldhall bench replicate
 	$(BIN)/fieldhall bench field
 	$(BIN)/python bench/photos_bench.py
+	$(BIN)/python bench/uploads_bench.py
 
 soak: $(INSTALLED) $(NODE_INSTALLED) services
 	FIELDHALL_SOAK=1 $(BIN)/python -m pytest -q tests/reliability tests/integration/replicator

@@ -147,7 +147,7 @@ class MaterialPhotos:
     def queue_new(self) -> int:
         """Queue the materials after the checkpoint; returns how many rows were queued."""
         queued = 0
-        while True:
+        while self._unqueued():
             with self.field.session() as session:
                 checkpoint = self._locked_checkpoint(session)
                 materials = list(
@@ -164,6 +164,17 @@ class MaterialPhotos:
                 checkpoint.material_id = int(materials[-1].id or 0)
                 checkpoint.updated_at = self.clock()
                 session.add(checkpoint)
+        return queued
+
+    def _unqueued(self) -> bool:
+        """Whether materials wait after the checkpoint: a read, so that an idle poll does not
+        take the database's write lock."""
+        since = self.checkpoint()
+        with self.field.read_session() as session:
+            first = session.exec(
+                select(HallMaterial.id).where(col(HallMaterial.id) > since).limit(1)
+            ).first()
+        return first is not None
 
     def queue_missed(self) -> int:
         """Queue every material up to the checkpoint that has no photo row (a safety net)."""
