@@ -14,6 +14,7 @@ import hashlib
 import io
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -377,3 +378,38 @@ def follow_in_the_background(live: LocalHall) -> None:
     assert [(d["material"], d["other_case_id"], d["other_material"]) for d in flagged] == [
         ("a.jpg", second, "b.jpg")
     ]
+
+
+def test_an_unreadable_original_is_retried_later(hall: LocalHall) -> None:
+    """The original's bytes cannot be read (a disk being remounted, say): the photo shows the
+    failure and that it will be retried, and it is derived once its retry is due."""
+    bob = hall.hall.enroll("王建国", "grid-a")
+    data = camera_jpeg(ID_CARD)
+    case_id, _ = file_case(bob, "张桂兰", [Material("a.jpg", data, "image/jpeg", "id_card")], 1)
+    hall.parts.projector.project_pending()
+    parts = hall.parts
+    original = parts.field.store.blobs.path_of(hashlib.sha256(data).hexdigest())
+    hidden = original.with_name(original.name + ".away")
+    original.rename(hidden)
+    try:
+        parts.photos.run_pending()
+    finally:
+        hidden.rename(original)
+    carol = hall.staff("carol")
+    photo = by_name(carol.case(case_id))["a.jpg"]["photo"]
+    assert photo["status"] == "failed" and photo["retrying"] is True
+    assert photo["error"]["code"] == "photo.original_unavailable"
+    failed = carol.get(f"/api/v1/cases/{case_id}/materials/a.jpg/thumbnail")
+    assert (failed.status_code, failed.json()["error"]) == (404, "photo.original_unavailable")
+    # Not yet due: nothing happens; an hour later it is derived.
+    assert parts.photos.run_pending() == 0
+    later = MaterialPhotos(
+        parts.field, parts.photos.store, clock=lambda: datetime.now(UTC) + timedelta(hours=1)
+    )
+    try:
+        assert later.run_pending() == 1
+    finally:
+        later.close()
+    photo = by_name(carol.case(case_id))["a.jpg"]["photo"]
+    assert photo["status"] == "derived"
+    assert carol.get(photo["thumbnail_url"]).status_code == 200

@@ -1,7 +1,8 @@
 """The hall's photo worker on PostgreSQL: the same tests as on SQLite (tests/hall/
 test_case_photos.py), on a fresh schema each: duplicates flagged on both cases naming each
 other, thumbnails oriented and without metadata, originals untouched, a PDF passed through,
-a restarted worker adding no row twice, and the background worker following the projector."""
+a restarted worker adding no row twice, an unreadable original retried, and the background
+worker following the projector."""
 
 from __future__ import annotations
 
@@ -41,6 +42,10 @@ def test_duplicates_name_each_other(quiet_hall: LocalHall, two_cases: dict[str, 
 
 def test_restarted_worker(quiet_hall: LocalHall) -> None:
     photos.test_a_restarted_worker_resumes_without_duplicating_rows(quiet_hall)
+
+
+def test_unreadable_original_retried(quiet_hall: LocalHall) -> None:
+    photos.test_an_unreadable_original_is_retried_later(quiet_hall)
 
 
 def test_background_worker(pg_schema: str, tmp_path: Path) -> None:
