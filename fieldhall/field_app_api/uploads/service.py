@@ -200,10 +200,13 @@ class Uploads:
                 raise OffsetMismatch(f"Upload-Offset {offset} is not the upload's {writer.offset}")
             await self._append(writer, upload.length, body, checksum, content)
             reached = writer.offset
+            if reached == upload.length:
+                # Still holding the part's lock: finish in the same thread hop.
+                return await anyio.to_thread.run_sync(
+                    self._finish_locked, writer, upload.upload_id, content
+                )
         finally:
             writer.close()
-        if reached == upload.length:
-            return await anyio.to_thread.run_sync(self.finish, upload.upload_id, content)
         return replace(upload, offset=reached)
 
     async def _append(
@@ -220,12 +223,14 @@ class Uploads:
         hasher = checksum.hasher() if checksum is not None and not shared else None
         hashers = [h for h in (hasher, content) if h is not None]
 
-        def write(chunks: list[bytes]) -> None:
+        def write(chunks: list[bytes], sync: bool = False) -> None:
             # On a worker thread: hashing and writing leave the event loop free.
             for each in hashers:
                 for chunk in chunks:
                     each.update(chunk)
             writer.write_all(chunks)
+            if sync:  # the last batch: durable before the offset is reported
+                writer.sync()
 
         # The body's chunks are handed over as they came (no copying into one buffer), a
         # batch of ~1 MiB at a time, written while the next is received: awaiting each write
@@ -251,7 +256,7 @@ class Uploads:
             if writing is not None:
                 await asyncio.wrap_future(writing, loop=loop)
                 writing = None
-            await anyio.to_thread.run_sync(write, batch)
+            await anyio.to_thread.run_sync(write, batch, True)
         except BodyInterrupted:
             if not _settle(writing) or checksum is not None:
                 writer.rollback(start)  # half a checksummed body cannot be verified
@@ -267,11 +272,9 @@ class Uploads:
             if verifier is None or verifier.digest() != checksum.digest:
                 writer.rollback(start)
                 raise ChecksumMismatch(f"the body does not match its {checksum.algorithm} checksum")
-        await anyio.to_thread.run_sync(writer.sync)
 
-    def finish(self, upload_id: str, content: _ContentHashes | None = None) -> Upload:
-        """Move a fully received upload into the blob store and record who uploaded it;
-        ``content``: the hashes of every byte, if the caller computed them on the way in."""
+    def finish(self, upload_id: str) -> Upload:
+        """Move a fully received upload into the blob store and record who uploaded it."""
         try:
             writer = self.parts.open_locked(upload_id, self.settings.lock_wait_seconds)
         except UploadNotFound:
@@ -281,52 +284,59 @@ class Uploads:
                 raise UploadGone(f"the bytes of upload {upload_id} are gone") from None
             return _view(row, row.length)
         try:
-            row = self._row(upload_id)
-            if row is None:
-                raise UploadNotFound(f"no upload {upload_id}")
-            if row.sha256 is not None:
-                return _view(row, row.length)
-            if writer.offset != row.length:
-                raise OffsetMismatch(f"upload {upload_id} is not complete")
-            if content is None or content.length != row.length:
-                content = _ContentHashes.of(self.parts.read_chunks(upload_id))
-            info = _link_into(self.blobs, self.parts.path(upload_id), content)
-            if info is None:  # the filesystem cannot link: copy
-                with self.blobs.writer() as blob:
-                    for chunk in self.parts.read_chunks(upload_id):
-                        blob.write(chunk)
-                    info = blob.commit()
-            finished = now()
-            expires = finished + self.settings.completed_ttl
-            with self.service.session() as session:
-                stored = session.get(UploadResource, upload_id)
-                if stored is None:
-                    raise UploadNotFound(f"upload {upload_id} was terminated")
-                stored.sha256, stored.completed_at, stored.expires_at = (
-                    info.sha256,
-                    finished,
-                    expires,
-                )
-                session.add(stored)
-                record = session.get(UploadedBlob, (row.device_id, info.sha256))
-                if record is None:
-                    record = UploadedBlob(
-                        device_id=row.device_id,
-                        sha256=info.sha256,
-                        length=info.length,
-                        md5_digest=info.md5_digest,
-                        completed_at=finished,
-                        expires_at=expires,
-                    )
-                else:
-                    record.completed_at, record.expires_at = finished, expires
-                session.add(record)
-                session.commit()
-                view = _view(stored, info.length)
-            self.parts.remove(upload_id)
-            return view
+            return self._finish_locked(writer, upload_id)
         finally:
             writer.close()
+
+    def _finish_locked(
+        self, writer: PartWriter, upload_id: str, content: _ContentHashes | None = None
+    ) -> Upload:
+        """``finish`` with the part's lock held; ``content``: the hashes of every byte, if
+        the caller computed them on the way in."""
+        row = self._row(upload_id)
+        if row is None:
+            raise UploadNotFound(f"no upload {upload_id}")
+        if row.sha256 is not None:
+            return _view(row, row.length)
+        if writer.offset != row.length:
+            raise OffsetMismatch(f"upload {upload_id} is not complete")
+        if content is None or content.length != row.length:
+            content = _ContentHashes.of(self.parts.read_chunks(upload_id))
+        info = _link_into(self.blobs, self.parts.path(upload_id), content)
+        if info is None:  # the filesystem cannot link: copy
+            with self.blobs.writer() as blob:
+                for chunk in self.parts.read_chunks(upload_id):
+                    blob.write(chunk)
+                info = blob.commit()
+        finished = now()
+        expires = finished + self.settings.completed_ttl
+        with self.service.session() as session:
+            stored = session.get(UploadResource, upload_id)
+            if stored is None:
+                raise UploadNotFound(f"upload {upload_id} was terminated")
+            stored.sha256, stored.completed_at, stored.expires_at = (
+                info.sha256,
+                finished,
+                expires,
+            )
+            session.add(stored)
+            record = session.get(UploadedBlob, (row.device_id, info.sha256))
+            if record is None:
+                record = UploadedBlob(
+                    device_id=row.device_id,
+                    sha256=info.sha256,
+                    length=info.length,
+                    md5_digest=info.md5_digest,
+                    completed_at=finished,
+                    expires_at=expires,
+                )
+            else:
+                record.completed_at, record.expires_at = finished, expires
+            session.add(record)
+            session.commit()
+            view = _view(stored, info.length)
+        self.parts.remove(upload_id)
+        return view
 
     def terminate(self, device_id: str, upload_id: str) -> None:
         """Delete an upload (tus termination); a finished one is no longer referable."""
