@@ -233,6 +233,12 @@ def test_thumbnails_are_oriented_and_carry_no_metadata(
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == "image/jpeg"
         assert "private" in response.headers["cache-control"]
+        with carol.client() as client:
+            again = client.get(
+                card["photo"][f"{variant}_url"],
+                headers={"If-None-Match": response.headers["etag"]},
+            )
+        assert (again.status_code, again.content) == (304, b"")
         image = Image.open(io.BytesIO(response.content))
         assert image.format == "JPEG"
         assert image.width == long_side and image.height < image.width

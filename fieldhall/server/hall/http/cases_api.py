@@ -95,5 +95,12 @@ def _derivative(
         path = derivative_path(session, hall.photos.store, case_id, name, variant, doc)
     # Derivatives of an original never change (its sha256 names them); a person's documents
     # stay out of shared caches.
-    headers = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
+    etag = f'"{path.parent.name}-{variant}"'
+    headers = {
+        "Cache-Control": "private, max-age=86400",
+        "ETag": etag,
+        "X-Content-Type-Options": "nosniff",
+    }
+    if request.headers.get("if-none-match") == etag:
+        return Response(b"", status_code=304, headers=headers)
     return Response(path.read_bytes(), media_type="image/jpeg", headers=headers)
