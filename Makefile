@@ -42,6 +42,7 @@ bench: $(INSTALLED) $(NODE_INSTALLED)
 	$(BIN)/fieldhall bench field
 	$(BIN)/fieldhall bench hall
 	$(BIN)/python bench/photos_bench.py
+	$(BIN)/python bench/uploads_bench.py
 
 soak: $(INSTALLED) $(NODE_INSTALLED) services
 	FIELDHALL_SOAK=1 $(BIN)/python -m pytest -q tests/reliability tests/integration/replicator

@@ -51,9 +51,10 @@ def create_app(
     """The hall server: ``/api/v1`` (OpenAPI at ``/schema``), ``/sync/field``,
     ``/sync/catalog``, ``/health``, ``/metrics``, and the staff's web UI at ``/hall/``.
 
-    The projector and the visit requests' escalation sweep run in the background from
-    startup to shutdown; ``projector=False`` leaves both to the caller
-    (``app.state.hall.projector.project_pending()``, ``app.state.hall.visits.sweep(now)``).
+    The projector, the photo worker and the visit requests' escalation sweep run in the
+    background from startup to shutdown; ``projector=False`` leaves them to the caller
+    (``app.state.hall.projector.project_pending()``, then
+    ``app.state.hall.photos.run_pending()``, ``app.state.hall.visits.sweep(now)``).
     """
     parts = assemble(settings)
     hall_metrics = HallMetrics(parts.projector)
@@ -65,6 +66,7 @@ def create_app(
             "status": "ok",
             "projector": parts.projector.lag().to_json(),
             "unpublished_events": unpublished_events(parts.field),
+            "photos": parts.photos.backlog().to_json(),
         }
 
     @get("/metrics", sync_to_thread=True)
@@ -76,8 +78,10 @@ def create_app(
         if projector:
             parts.projector.start()
             parts.visit_sweeper.start()
+            parts.photos.start()
 
     def stop_projector() -> None:
+        parts.photos.stop()
         parts.visit_sweeper.stop()
         parts.projector.stop()
 

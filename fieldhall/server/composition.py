@@ -1,8 +1,8 @@
 """Assembling the hall server's parts on one database: the sync store with the field
 channels, policy and receipts, the field service, the ``/sync`` CouchDB surface, and the
-hall: the case workflow, the projector and the home-visit requests with their escalation
-sweep (both started by ``create_app``). The tables of every layer come from the migrations
-``open_store`` runs."""
+hall: the case workflow, the projector, the photo worker that follows it and the home-visit
+requests with their escalation sweep (started by ``create_app``). The tables of every layer
+come from the migrations ``open_store`` runs."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ from .hall.projector import Projector
 from .hall.search import ensure_search_index
 from .hall.visits import VisitService, VisitSweeper
 from .hall.workflow import Workflow
+from .photos.material_photos import MaterialPhotos
+from .photos.store import DerivativeStore
 from .settings import Settings
 from .stores import open_store
 
@@ -45,6 +47,7 @@ class HallParts:
     projector: Projector
     visits: VisitService
     visit_sweeper: VisitSweeper
+    photos: MaterialPhotos
 
 
 def ijson_loads(data: bytes) -> Any:
@@ -99,6 +102,7 @@ def assemble(settings: Settings) -> HallParts:
     workflow = Workflow(field)
     projector = Projector(field, workflow)
     visits = VisitService(field, calendar=workflow.calendar)
+    photos = MaterialPhotos(field, DerivativeStore(settings.data_dir / "derivatives"))
     return HallParts(
-        field, sync, receipts, uploads, workflow, projector, visits, VisitSweeper(visits)
+        field, sync, receipts, uploads, workflow, projector, visits, VisitSweeper(visits), photos
     )

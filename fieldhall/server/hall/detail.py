@@ -1,7 +1,8 @@
 """One case in full, as the case page shows it: its state, what pre-review sees (required
 materials missing, files of a type the catalog does not accept), its approval steps and
-each department's decision, its clocks read now, its history, and whether its evidence
-verifies (:mod:`~fieldhall.server.hall.verification`)."""
+each department's decision, its clocks read now, its history, whether its evidence
+verifies (:mod:`~fieldhall.server.hall.verification`), and each material's thumbnail and the
+warnings of its photo used again in another case (:mod:`~fieldhall.server.photos.case_photos`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlmodel import Session, col, select
 from fieldhall.field_app_api.clock import rfc3339
 from fieldhall.field_app_api.service import FieldService
 
+from ..photos.case_photos import material_photos
 from .clocks import case_deadlines, matter_of
 from .errors import NotFound
 from .machine import API_ACTIONS, State, roles_for, sources_of
@@ -112,6 +114,8 @@ def case_detail(
             }
         )
     deadlines = case_deadlines(session, case, calendar)
+    photos = material_photos(session, case_id, materials)
+    materials_out = [{**material_json(m), **photos[int(m.id or 0)]} for m in materials]
     return {
         **case_summary(case),
         "matter_name": {"zh": matter.name.zh, "en": matter.name.en},
@@ -119,7 +123,13 @@ def case_detail(
             "missing": [m.id for m in matter.materials if m.required and m.id not in present],
             "wrong_type": wrong_type,
         },
-        "materials": [material_json(m) for m in materials],
+        "materials": materials_out,
+        # The clerk's flag: this case's photos seen in other cases, each naming the other.
+        "duplicate_photos": [
+            {"material": m["name"], "doc_id": m["doc_id"], **_other(d)}
+            for m in materials_out
+            for d in m["duplicates"]
+        ],
         "items": [item_json(i) for i in rows(HallItem, col(HallItem.id))],
         "steps": steps,
         "clocks": {
@@ -136,6 +146,12 @@ def case_detail(
         "verification": verify_device_document(field, session, case_id),
         "actions": _available_actions(case),
     }
+
+
+def _other(duplicate: dict[str, Any]) -> dict[str, Any]:
+    """A material's duplicate, its fields named as the other case's."""
+    renamed = {"case_id": "other_case_id", "material": "other_material", "doc_id": "other_doc_id"}
+    return {renamed.get(key, key): value for key, value in duplicate.items()}
 
 
 def _available_actions(case: HallCase) -> list[dict[str, Any]]:

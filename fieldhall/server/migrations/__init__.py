@@ -62,7 +62,8 @@ def schema_metadata() -> list[MetaData]:
     import fieldhall.field_app_api.uploads.tables
     import fieldhall.server.hall.audit
     import fieldhall.server.hall.tables
-    import fieldhall.server.hall.visits.tables  # noqa: F401
+    import fieldhall.server.hall.visits.tables
+    import fieldhall.server.photos.tables  # noqa: F401
     from fieldhall.sync import tables as sync_tables
 
     return [sync_tables.metadata, SQLModel.metadata]

@@ -10,6 +10,12 @@ pHash-only stage.
 Modules: ``rendering`` (bytes → JPEG derivatives), ``hashes`` (pHash, dHash, detail hash),
 ``detail`` (the detail hash's arithmetic), ``nearcopy`` (the decision and its thresholds),
 ``store`` (files on disk), ``outcomes``, ``worker``, ``errors``.
+
+On the hall's cases (imported by the composition root and the case API, not re-exported
+here): ``material_photos`` (``MaterialPhotos``, the background worker that follows
+``hall_material``, derives every file and records the near copies across cases),
+``tables`` (``hall_photo``, ``hall_photo_match``, its checkpoint), ``case_photos`` (a case's
+photos and duplicate warnings as the case page shows them, the derivative files).
 """
 
 from .errors import PhotoError

@@ -6,6 +6,7 @@ machine (``machine.roles_for``) and approvers' departments.
 endpoint                                    roles
 ==========================================  ==========================================
 ``GET /api/v1/cases``, ``…/cases/{id}``    clerk, approver, supervisor
+``GET …/cases/{id}/materials/{name}/…``     clerk, approver, supervisor (thumbnail, preview)
 ``POST …/cases/{id}/actions/{action}``      any staff account; the action's roles decide
 ``GET /api/v1/reports/…`` (and CSV)         supervisor
 ``/api/v1/visit-requests`` (every method)   clerk, supervisor
@@ -25,6 +26,7 @@ from fieldhall.field_app_api.http.auth import require_staff
 from fieldhall.field_app_api.service import FieldService
 from fieldhall.field_app_api.tables import StaffAccount
 
+from ...photos.material_photos import MaterialPhotos
 from ..projector import Projector
 from ..visits import VisitService
 from ..visits.machine import STAFF_ROLES as VISIT_STAFF
@@ -53,6 +55,7 @@ class HallContext(Protocol):
     workflow: Workflow
     projector: Projector
     visits: VisitService
+    photos: MaterialPhotos
 
 
 def hall_of(request: Request[Any, Any, Any]) -> HallContext:
