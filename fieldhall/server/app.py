@@ -18,7 +18,9 @@ from .composition import assemble
 from .hall.http import hall_api_router, hall_error_handlers
 from .hall.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .hall.metrics import render_metrics
+from .hall.notifications import undelivered_notifications
 from .hall.projector import unpublished_events
+from .hall.stations import unpublished_station_events
 from .receipt_pages import ReceiptPagesController
 from .settings import Settings
 from .stores import open_store
@@ -51,8 +53,10 @@ def create_app(
     """The hall server: ``/api/v1`` (OpenAPI at ``/schema``), ``/sync/field``,
     ``/sync/catalog``, ``/health``, ``/metrics``.
 
-    The projector runs in the background from startup to shutdown; ``projector=False``
-    leaves it to the caller (``app.state.hall.projector.project_pending()``).
+    The projector and the notification dispatcher (which also publishes station events and
+    sweeps the clocks' warnings) run in the background from startup to shutdown;
+    ``projector=False`` leaves both to the caller (``app.state.hall.projector
+    .project_pending()``, ``app.state.hall.notifications.deliver_pending()``).
     """
     parts = assemble(settings)
 
@@ -62,6 +66,8 @@ def create_app(
             "status": "ok",
             "projector": parts.projector.lag().to_json(),
             "unpublished_events": unpublished_events(parts.field),
+            "unpublished_station_events": unpublished_station_events(parts.field),
+            "notifications": undelivered_notifications(parts.field),
         }
 
     @get("/metrics", sync_to_thread=True, media_type=METRICS_CONTENT_TYPE)
@@ -71,8 +77,10 @@ def create_app(
     def start_projector() -> None:
         if projector:
             parts.projector.start()
+            parts.notifications.start()
 
     def stop_projector() -> None:
+        parts.notifications.stop()
         parts.projector.stop()
 
     app = Litestar(

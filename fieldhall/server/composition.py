@@ -1,6 +1,7 @@
 """Assembling the hall server's parts on one database: the sync store with the field
 channels, policy and receipts, the field service, the ``/sync`` CouchDB surface, and the
-hall: its tables, the case workflow and the projector (started by ``create_app``)."""
+hall: its tables, the case workflow, the projector, the station events and the notification
+dispatcher (the projector and the dispatcher are started by ``create_app``)."""
 
 from __future__ import annotations
 
@@ -23,13 +24,25 @@ from fieldhall.sync.http import CouchApp, ServerSettings
 from fieldhall.sync.store import Store
 
 from .hall.audit import ensure_audit_tables
+from .hall.notifications import (
+    Backoff,
+    Chore,
+    NotificationDispatcher,
+    build_notifier,
+    sweep_clock_warnings,
+)
 from .hall.projector import Projector
+from .hall.stations import StationEvents
 from .hall.tables import create_hall_tables
 from .hall.workflow import Workflow
 from .settings import Settings
 from .stores import open_store
 
 __all__ = ["HallParts", "assemble"]
+
+# Warnings are about working days; a minute late is on time, and the sweep reads only the
+# cases near a deadline.
+WARNING_SWEEP_SECONDS = 60.0
 
 
 @dataclass
@@ -40,6 +53,8 @@ class HallParts:
     uploads: Uploads
     workflow: Workflow
     projector: Projector
+    stations: StationEvents
+    notifications: NotificationDispatcher
 
 
 def ijson_loads(data: bytes) -> Any:
@@ -92,4 +107,18 @@ def assemble(settings: Settings) -> HallParts:
     ensure_audit_tables(store.db.engine)
     workflow = Workflow(field)
     projector = Projector(field, workflow)
-    return HallParts(field, sync, receipts, uploads, workflow, projector)
+    stations = StationEvents(field)
+    notifications = NotificationDispatcher(
+        field,
+        build_notifier(settings),
+        backoff=Backoff(max_attempts=settings.webhook_max_attempts),
+        chores=[
+            Chore("station events", 5.0, stations.publish),
+            Chore(
+                "clock warnings",
+                WARNING_SWEEP_SECONDS,
+                lambda: sweep_clock_warnings(field, workflow.calendar, workflow.clock()),
+            ),
+        ],
+    )
+    return HallParts(field, sync, receipts, uploads, workflow, projector, stations, notifications)

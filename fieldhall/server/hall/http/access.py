@@ -8,10 +8,21 @@ endpoint                                    roles
 ``GET /api/v1/cases``, ``…/cases/{id}``    clerk, approver, supervisor
 ``POST …/cases/{id}/actions/{action}``      any staff account; the action's roles decide
 ``GET /api/v1/reports/…`` (and CSV)         supervisor
+``GET /api/v1/stations``, ``…/{id}/events``  clerk, approver, supervisor, admin
+``GET /api/v1/station-events/{id}``
+``POST /api/v1/stations/{id}/events``        supervisor, admin
+``PATCH``, ``POST …/station-events/{id}/cancel``
+``GET …/station-events/{id}/summary(.csv)``  supervisor, admin
+``GET /api/v1/notifications``,              supervisor, admin
+``POST …/notifications/{id}/retry``
 ==========================================  ==========================================
 
 Admins manage accounts, agents and devices; they do no casework and read no cases (the
-separation of duties a hall's e-supervision expects).
+separation of duties a hall's e-supervision expects). Station events are organisation, not
+casework: supervisors plan them with the departments and admins, who enroll the stations'
+devices, keep them right; every staff member may read them. An event's summary holds counts,
+never a case, and notifications are the operator's to watch (a webhook that fails at 3 a.m.),
+so admins read both with supervisors.
 """
 
 from __future__ import annotations
@@ -24,7 +35,9 @@ from fieldhall.field_app_api.http.auth import require_staff
 from fieldhall.field_app_api.service import FieldService
 from fieldhall.field_app_api.tables import StaffAccount
 
+from ..notifications import NotificationDispatcher
 from ..projector import Projector
+from ..stations import StationEvents
 from ..workflow import Workflow
 
 __all__ = [
@@ -34,11 +47,16 @@ __all__ = [
     "hall_of",
     "staff",
     "staff_reading",
+    "station_manager",
+    "station_reader",
     "supervisor",
+    "supervisor_or_admin",
 ]
 
 CASE_READERS = ("clerk", "approver", "supervisor")
 REPORT_READERS = ("supervisor",)
+STATION_READERS = ("clerk", "approver", "supervisor", "admin")
+STATION_MANAGERS = ("supervisor", "admin")
 
 
 class HallContext(Protocol):
@@ -47,6 +65,8 @@ class HallContext(Protocol):
     field: FieldService
     workflow: Workflow
     projector: Projector
+    stations: StationEvents
+    notifications: NotificationDispatcher
 
 
 def hall_of(request: Request[Any, Any, Any]) -> HallContext:
@@ -65,3 +85,16 @@ def staff_reading(request: Request[Any, Any, Any]) -> StaffAccount:
 
 def supervisor(request: Request[Any, Any, Any]) -> StaffAccount:
     return require_staff(request, *REPORT_READERS)
+
+
+def station_reader(request: Request[Any, Any, Any]) -> StaffAccount:
+    return require_staff(request, *STATION_READERS)
+
+
+def station_manager(request: Request[Any, Any, Any]) -> StaffAccount:
+    return require_staff(request, *STATION_MANAGERS)
+
+
+def supervisor_or_admin(request: Request[Any, Any, Any]) -> StaffAccount:
+    """Event summaries and notifications."""
+    return require_staff(request, *STATION_MANAGERS)

@@ -1,0 +1,101 @@
+"""Raising the clocks' warnings (预警) and overdue notices as notifications.
+
+E-supervision warns before a case goes overdue (the seeds: 5,852 warning SMS in Xi'an) and
+escalates after (电话提醒 → 书面函告 → 会商约谈 → 现场督办). :func:`sweep_clock_warnings` reads the
+legal and promised clocks of the open, accepted, unconcluded cases — ``timelimits`` decides
+the status and the escalation step, as ``/api/v1/reports/warnings`` shows them — and raises
+
+* ``warning`` once per clock and due instant when the clock enters its warning window;
+* ``overdue`` once per clock, due instant and escalation step: at the due instant, and again
+  at each step up the ladder.
+
+The due instant is part of the key, so a clock moved by a suspension warns again for its new
+deadline. A clock stopped while the applicant corrects (补正) is not the hall's to warn about.
+Only cases whose stored due instant falls within :data:`WINDOW` are read: the sweep runs every
+minute and costs what is near its deadline, not the size of the case table.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_
+from sqlmodel import col, select
+
+from fieldhall.field_app_api.clock import rfc3339
+from fieldhall.field_app_api.service import FieldService
+
+from ..audit import Subject
+from ..clocks import case_deadlines
+from ..tables import HallCase
+from ..timelimits import ClockStatus, Deadline, WorkingCalendar, escalation_step
+from .records import notify
+
+__all__ = ["WINDOW", "sweep_clock_warnings"]
+
+# The warning window is at most 20 % of a limit (timelimits.WarningPolicy): 12 working days of
+# the catalog's longest limits, under 20 calendar days — 45 leaves room for the Spring
+# Festival and National Day weeks.
+WINDOW = timedelta(days=45)
+
+
+def sweep_clock_warnings(field: FieldService, calendar: WorkingCalendar, now: datetime) -> int:
+    """Raise what the clocks say at ``now`` and was not raised yet; returns how many."""
+    horizon = now + WINDOW
+    raised = 0
+    with field.session() as session:
+        cases = session.exec(
+            select(HallCase).where(
+                col(HallCase.closed).is_(False),
+                col(HallCase.accepted_at).is_not(None),
+                col(HallCase.concluded_at).is_(None),
+                or_(
+                    col(HallCase.promised_due_at) <= horizon,
+                    col(HallCase.legal_due_at) <= horizon,
+                ),
+            )
+        ).all()
+        for case in cases:
+            deadlines = case_deadlines(session, case, calendar)
+            if deadlines is None:
+                continue
+            for clock, deadline in (("legal", deadlines.legal), ("promised", deadlines.promised)):
+                if deadline is None or deadline.due_at is None:
+                    continue
+                found = _clock_notice(case, clock, deadline, now)
+                if found is None:
+                    continue
+                kind, key, payload = found
+                row = notify(session, kind, Subject("case", case.id), payload, key=key, at=now)
+                # A row raised just now carries our very ``now``; one raised before, its own.
+                raised += row.created_at is now
+    return raised
+
+
+def _clock_notice(
+    case: HallCase, clock: str, deadline: Deadline, now: datetime
+) -> tuple[str, str, dict[str, Any]] | None:
+    reading = deadline.reading(now)
+    if reading.suspended or reading.status is ClockStatus.ON_TIME:
+        return None
+    step = escalation_step(deadline, now)
+    due = rfc3339(deadline.due_at)
+    payload: dict[str, Any] = {
+        "case_id": case.id,
+        "matter_id": case.matter_id,
+        "clock": clock,
+        "status": reading.status.value,
+        "due_at": due,
+        "working_days": deadline.working_days,
+        "left_days": reading.left,
+        "overdue_days": reading.overdue_days,
+        "escalation": {"step": int(step), "label_zh": step.label_zh},
+        "agent_id": case.agent_id,
+        "grid_id": case.grid_id,
+        "station_id": case.station_id,
+        "state": case.state,
+    }
+    if reading.status is ClockStatus.WARNING:
+        return "warning", f"clock:{case.id}:{clock}:warning:{due}", payload
+    return "overdue", f"clock:{case.id}:{clock}:overdue:{due}:{int(step)}", payload
