@@ -340,6 +340,25 @@ def test_the_summary_counts_the_cases_filed_during_the_event(hall: LocalHall) ->
     assert by_key[("total", event["id"])]["cases"] == "3"
 
 
+def test_times_with_an_offset_are_the_same_instants(hall: LocalHall) -> None:
+    hall.hall.new_agent("何站员", "grid-a", "station-offset")
+    event = created(
+        hall,
+        "station-offset",
+        event_body(starts_at="2031-08-23T09:00:00+08:00", ends_at="2031-08-23T17:30:00+08:00"),
+    )
+    assert (event["starts_at"], event["ends_at"]) == (
+        "2031-08-23T01:00:00Z",
+        "2031-08-23T09:30:00Z",
+    )
+    overlap = create(
+        hall,
+        "station-offset",
+        event_body(starts_at="2031-08-23T09:00:00Z", ends_at="2031-08-23T10:00:00Z"),
+    )
+    assert (overlap.status_code, overlap.json()["error"]) == (409, "station_event.overlaps")
+
+
 def test_the_schema_is_published(hall: LocalHall) -> None:
     schema = httpx.get(hall.url + "/api/v1/schemas/station_event", timeout=30).json()
     assert schema["properties"]["type"] == {"const": "station_event"}
