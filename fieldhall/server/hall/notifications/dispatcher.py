@@ -126,8 +126,9 @@ class NotificationDispatcher:
             col(HallNotification.claimed_until).is_(None),
             col(HallNotification.claimed_until) < at,
         )
-        claimed = []
-        with self.field.session() as session:
+        # Looked up in a read transaction first: an idle hall polls without taking SQLite's
+        # write lock every second.
+        with self.field.read_session() as session:
             due = session.exec(
                 select(HallNotification.id)
                 .where(
@@ -138,6 +139,10 @@ class NotificationDispatcher:
                 .order_by(col(HallNotification.next_attempt_at), col(HallNotification.id))
                 .limit(self.batch)
             ).all()
+        if not due:
+            return []
+        claimed = []
+        with self.field.session() as session:
             for notification_id in due:
                 won = session.connection().execute(
                     update(HallNotification)

@@ -20,7 +20,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_
 from sqlmodel import col, select
 
 from fieldhall.field_app_api.clock import rfc3339
@@ -50,10 +49,9 @@ def sweep_clock_warnings(field: FieldService, calendar: WorkingCalendar, now: da
                 col(HallCase.closed).is_(False),
                 col(HallCase.accepted_at).is_not(None),
                 col(HallCase.concluded_at).is_(None),
-                or_(
-                    col(HallCase.promised_due_at) <= horizon,
-                    col(HallCase.legal_due_at) <= horizon,
-                ),
+                # promised_days <= legal_days: when the legal clock warns, the promised one
+                # is due before it, so one indexed bound finds both.
+                col(HallCase.promised_due_at) <= horizon,
             )
         ).all()
         for case in cases:
