@@ -419,6 +419,26 @@ def test_clock_warnings_and_overdue_steps_are_raised_once_each(hall: LocalHall) 
     assert sweep_clock_warnings(field, calendar, later + timedelta(days=1)) == 0
 
 
+def test_an_unanswered_complaint_is_raised_when_its_answer_is_due(hall: LocalHall) -> None:
+    bob = hall.hall.enroll("王建国", "grid-a")
+    doc, files = senior_card_case(bob, seed=43)
+    push(bob, doc, files)
+    hall.parts.projector.project_pending()
+    case_id = str(doc["_id"])
+    reply = hall.staff("carol").ok(
+        case_id, "escalate_complaint", {"complexity": "general", "reason": "跑了三趟还没办成"}
+    )
+    field, calendar = hall.parts.field, hall.parts.workflow.calendar
+    now = datetime.now(UTC)
+    assert sweep_clock_warnings(field, calendar, now) == 0  # 3 working days to answer
+    later = now + timedelta(days=10)
+    assert sweep_clock_warnings(field, calendar, later) == 1
+    assert sweep_clock_warnings(field, calendar, later) == 0
+    (row,) = listed(hall, kind="complaint_overdue")
+    assert row["payload"]["complaint_id"] == reply["complaint"]["id"]
+    assert (row["payload"]["complexity"], row["subject"]["id"]) == ("general", case_id)
+
+
 # ---------------------------------------------------------------------- no blocking
 
 

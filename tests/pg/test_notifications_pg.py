@@ -49,6 +49,10 @@ def test_clock_warnings(hall: LocalHall) -> None:
     t.test_clock_warnings_and_overdue_steps_are_raised_once_each(hall)
 
 
+def test_complaint_overdue(hall: LocalHall) -> None:
+    t.test_an_unanswered_complaint_is_raised_when_its_answer_is_due(hall)
+
+
 def test_a_slow_webhook_blocks_nothing(
     pg_schema: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

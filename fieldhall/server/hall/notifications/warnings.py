@@ -7,7 +7,9 @@ the status and the escalation step, as ``/api/v1/reports/warnings`` shows them �
 
 * ``warning`` once per clock and due instant when the clock enters its warning window;
 * ``overdue`` once per clock, due instant and escalation step: at the due instant, and again
-  at each step up the ladder.
+  at each step up the ladder;
+* ``complaint_overdue`` once per complaint escalation (办不成事) still unanswered at its
+  answer-by instant (simple: at once, general: 3 working days, complex: 5).
 
 The due instant is part of the key, so a clock moved by a suspension warns again for its new
 deadline. A clock stopped while the applicant corrects (补正) is not the hall's to warn about.
@@ -27,7 +29,7 @@ from fieldhall.field_app_api.service import FieldService
 
 from ..audit import Subject
 from ..clocks import case_deadlines
-from ..tables import HallCase
+from ..tables import HallCase, HallComplaint, utc
 from ..timelimits import ClockStatus, Deadline, WorkingCalendar, escalation_step
 from .records import notify
 
@@ -68,6 +70,32 @@ def sweep_clock_warnings(field: FieldService, calendar: WorkingCalendar, now: da
                 row = notify(session, kind, Subject("case", case.id), payload, key=key, at=now)
                 # A row raised just now carries our very ``now``; one raised before, its own.
                 raised += row.created_at is now
+        late = session.exec(
+            select(HallComplaint, HallCase)
+            .join(HallCase, col(HallCase.id) == col(HallComplaint.case_id))
+            .where(col(HallComplaint.answered_at).is_(None), col(HallComplaint.due_at) <= now)
+        ).all()
+        for complaint, case in late:
+            row = notify(
+                session,
+                "complaint_overdue",
+                Subject("case", case.id),
+                {
+                    "case_id": case.id,
+                    "complaint_id": complaint.id,
+                    "complexity": complaint.complexity,
+                    "opened_at": rfc3339(utc(complaint.opened_at)),
+                    "due_at": rfc3339(utc(complaint.due_at)),
+                    "opened_by": complaint.opened_by,
+                    "matter_id": case.matter_id,
+                    "agent_id": case.agent_id,
+                    "grid_id": case.grid_id,
+                    "station_id": case.station_id,
+                },
+                key=f"complaint:{complaint.id}:overdue",
+                at=now,
+            )
+            raised += row.created_at is now
     return raised
 
 
