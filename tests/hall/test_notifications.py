@@ -283,8 +283,12 @@ def test_retries_are_bounded_a_refusal_is_final_and_staff_can_requeue(hall: Loca
             assert dispatcher.deliver_pending() == 1  # the receiver answers 204 now
             twice = root.post(f"/api/v1/notifications/{first}/retry")
             assert (twice.status_code, twice.json()["error"]) == (409, "notification.not_failed")
-            missing = root.post("/api/v1/notifications/999999/retry")
-            assert (missing.status_code, missing.json()["error"]) == (404, "notification.not_found")
+            for missing_id in ("999999", "abc"):
+                missing = root.post(f"/api/v1/notifications/{missing_id}/retry")
+                assert (missing.status_code, missing.json()["error"]) == (
+                    404,
+                    "notification.not_found",
+                )
         carol.close()
 
 

@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK
 
+from ..errors import NotFound
 from ..notifications import list_notifications, notification_json
 from ..notifications.records import requeue
 from .access import hall_of, supervisor_or_admin
@@ -43,13 +44,15 @@ class NotificationController(Controller):
             )
             return {"notifications": [notification_json(r) for r in rows], "next": following}
 
-    @post("/{notification_id:int}/retry", status_code=HTTP_200_OK, sync_to_thread=True)
-    def retry(self, request: Request[Any, Any, Any], notification_id: int) -> dict[str, Any]:
+    @post("/{notification_id:str}/retry", status_code=HTTP_200_OK, sync_to_thread=True)
+    def retry(self, request: Request[Any, Any, Any], notification_id: str) -> dict[str, Any]:
         """Send a notification that failed for good again (after the receiver was fixed)."""
         account = supervisor_or_admin(request)
+        if not notification_id.isdigit() or len(notification_id) > 18:
+            raise NotFound("notification.not_found", f"no notification {notification_id!r}")
         hall = hall_of(request)
         with hall.field.session() as session:
-            row = requeue(session, notification_id, account.username)
+            row = requeue(session, int(notification_id), account.username)
             body = notification_json(row)
         hall.notifications.wake()
         return body
