@@ -13,6 +13,7 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,7 +37,8 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHall]:
 
 
 def _at(delta: timedelta) -> str:
-    return rfc3339_utc(datetime.now(UTC) + delta)
+    """An instant to the second, as events are kept."""
+    return rfc3339_utc((datetime.now(UTC) + delta).replace(microsecond=0))
 
 
 def event_body(**changes: Any) -> dict[str, Any]:
@@ -338,6 +340,34 @@ def test_the_summary_counts_the_cases_filed_during_the_event(hall: LocalHall) ->
     assert by_key[("matter", "senior_citizen_card")]["accepted"] == "1"
     assert by_key[("department", "civil_affairs")]["refused"] == "1"
     assert by_key[("total", event["id"])]["cases"] == "3"
+
+
+def test_a_station_phone_replicates_the_event_and_its_revisions(
+    hall: LocalHall, tmp_path: Path
+) -> None:
+    """The reference client's replication (what a field app does), not a raw probe."""
+    phone = hall.hall.enroll("褚站长", "grid-a", "station-replica", tmp=tmp_path)
+    event = created(hall, "station-replica", event_body(devices=[phone.state.device_id]))
+    report = phone.sync()
+    assert report.verification.ok and not report.verification.invalid
+
+    def held() -> list[dict[str, Any]]:
+        return [s.doc for s in phone.inbox() if s.doc.get("type") == "station_event"]
+
+    (doc,) = held()
+    assert (doc["_id"], doc["revision"]) == (event["id"], 1)
+    with hall.staff("sam").client() as client:
+        moved = client.patch(
+            f"/api/v1/station-events/{event['id']}",
+            json={"ends_at": _at(timedelta(days=3, hours=10)), "revision": 1},
+        )
+        assert moved.status_code == 200, moved.text
+    report = phone.sync()
+    assert report.verification.ok and report.verification.verified >= 1
+    (doc,) = held()
+    assert doc["revision"] == 2
+    assert datetime.fromisoformat(doc["ends_at"]) == datetime.fromisoformat(moved.json()["ends_at"])
+    phone.close()
 
 
 def test_times_with_an_offset_are_the_same_instants(hall: LocalHall) -> None:

@@ -49,5 +49,9 @@ def test_overlaps_stale_changes_and_ended_events(hall: LocalHall) -> None:
     test_stations.test_overlaps_stale_changes_and_ended_events_conflict(hall)
 
 
+def test_a_station_phone_replicates(hall: LocalHall, tmp_path: Path) -> None:
+    test_stations.test_a_station_phone_replicates_the_event_and_its_revisions(hall, tmp_path)
+
+
 def test_the_summary(hall: LocalHall) -> None:
     test_stations.test_the_summary_counts_the_cases_filed_during_the_event(hall)

@@ -214,8 +214,9 @@ class StationEvents:
         self, session: Session, station_id: str, request: NewEvent, event_id: str | None
     ) -> dict[str, Any]:
         """The event's columns from a valid request (see the module doc for the rules)."""
-        # Stored in UTC: SQLite keeps the wall time and drops the offset.
-        starts, ends = request.starts_at.astimezone(UTC), request.ends_at.astimezone(UTC)
+        # Stored in UTC (SQLite keeps the wall time and drops the offset), to the second.
+        starts = request.starts_at.astimezone(UTC).replace(microsecond=0)
+        ends = request.ends_at.astimezone(UTC).replace(microsecond=0)
         if not starts < ends:
             raise _invalid("bad_period", "starts_at must be before ends_at")
         if ends - starts > MAX_DURATION:
