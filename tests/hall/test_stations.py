@@ -210,8 +210,10 @@ def test_overlaps_stale_changes_and_ended_events_conflict(hall: LocalHall) -> No
         path = f"/api/v1/station-events/{later['id']}"
         moved = client.patch(path, json={"starts_at": first["starts_at"]})
         assert (moved.status_code, moved.json()["error"]) == (409, "station_event.overlaps")
-        ok = client.patch(path, json={"revision": 1, "devices": []})
+        ok = client.patch(path, json={"revision": 1, "note": "带上便携打印机"})
         assert ok.status_code == 200, ok.text
+        unchanged = client.patch(path, json={"devices": [], "starts_at": later["starts_at"]})
+        assert unchanged.status_code == 200 and unchanged.json()["revision"] == 2  # no-op
         stale = client.patch(path, json={"revision": 1, "title": "新标题"})
         assert (stale.status_code, stale.json()["error"]) == (409, "station_event.stale")
         bad = client.patch(path, json={"matters": ["passport_renewal"]})

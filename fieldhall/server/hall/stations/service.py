@@ -91,8 +91,7 @@ class StationEvents:
     ) -> HallStationEvent:
         request = parse(NewEvent, body)
         with self.transaction() as tx:
-            if tx.session.get(Station, station_id) is None:
-                raise NotFound("station.not_found", f"no station {station_id!r}")
+            _lock_station(tx.session, station_id)
             event = HallStationEvent(
                 id=f"station_event:{ULID()}",
                 station_id=station_id,
@@ -132,10 +131,12 @@ class StationEvents:
                 catalog_version=_pick(request.catalog_version, event.catalog_version),
                 note=_pick(request.note, event.note),
             )
+            _lock_station(tx.session, event.station_id)
+            values = self._checked(tx.session, event.station_id, merged, event.id)
+            if all(_same(getattr(event, name), value) for name, value in values.items()):
+                return event  # nothing changes: no new revision, nothing to audit
             before = orjson.loads(event.document)
-            for name, value in self._checked(
-                tx.session, event.station_id, merged, event.id
-            ).items():
+            for name, value in values.items():
                 setattr(event, name, value)
             event.revision += 1
             event.updated_by = staff.username
@@ -286,6 +287,22 @@ def station_document(event: HallStationEvent) -> dict[str, Any]:
     if event.cancel_reason is not None:
         doc["cancel_reason"] = event.cancel_reason
     return doc
+
+
+def _lock_station(session: Session, station_id: str) -> Station:
+    """The station's row, locked: its events' overlap check and write happen one at a time."""
+    station = session.exec(
+        select(Station).where(Station.id == station_id).with_for_update()
+    ).first()
+    if station is None:
+        raise NotFound("station.not_found", f"no station {station_id!r}")
+    return station
+
+
+def _same(stored: Any, value: Any) -> bool:
+    if isinstance(stored, datetime) and isinstance(value, datetime):
+        return utc(stored) == utc(value)
+    return bool(stored == value)
 
 
 def _pick(value: Any, current: Any) -> Any:
