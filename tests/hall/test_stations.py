@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -229,6 +230,26 @@ def test_overlaps_stale_changes_and_ended_events_conflict(hall: LocalHall) -> No
         ended = client.post(f"/api/v1/station-events/{past['id']}/cancel", json={"reason": "晚了"})
         assert (ended.status_code, ended.json()["error"]) == (409, "station_event.ended")
         assert client.get(f"/api/v1/station-events/{past['id']}").json()["phase"] == "ended"
+
+
+def test_concurrent_plans_for_one_slot_make_one_event(hall: LocalHall) -> None:
+    hall.hall.new_agent("蒋站员", "grid-a", "station-race")
+    body = event_body(starts_at=_at(timedelta(days=20)), ends_at=_at(timedelta(days=20, hours=5)))
+    answers: list[int] = []
+    gate = threading.Barrier(4)
+
+    def plan() -> None:
+        gate.wait(30)
+        answers.append(create(hall, "station-race", body).status_code)
+
+    threads = [threading.Thread(target=plan) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(answers) == [201, 409, 409, 409]
+    with hall.staff("sam").client() as client:
+        assert len(client.get("/api/v1/stations/station-race/events").json()["events"]) == 1
 
 
 @pytest.mark.parametrize("role", sorted(ROLE_OF))

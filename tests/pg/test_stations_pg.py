@@ -53,5 +53,9 @@ def test_a_station_phone_replicates(hall: LocalHall, tmp_path: Path) -> None:
     test_stations.test_a_station_phone_replicates_the_event_and_its_revisions(hall, tmp_path)
 
 
+def test_concurrent_plans_make_one_event(hall: LocalHall) -> None:
+    test_stations.test_concurrent_plans_for_one_slot_make_one_event(hall)
+
+
 def test_the_summary(hall: LocalHall) -> None:
     test_stations.test_the_summary_counts_the_cases_filed_during_the_event(hall)
