@@ -37,6 +37,7 @@ bench: $(INSTALLED) $(NODE_INSTALLED)
 	$(BIN)/fieldhall bench sync
 	$(BIN)/fieldhall bench replicate
 	$(BIN)/fieldhall bench field
+	$(BIN)/fieldhall bench hall
 	$(BIN)/python bench/photos_bench.py
 
 soak: $(INSTALLED) $(NODE_INSTALLED) services

@@ -5,7 +5,12 @@ sync admin."""
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -14,7 +19,10 @@ from sqlmodel import Session
 from .errors import FieldError
 from .tables import StaffAccount
 
-__all__ = ["ROLES", "add_staff", "authenticate_staff"]
+if TYPE_CHECKING:
+    from .service import FieldService
+
+__all__ = ["ROLES", "add_staff", "authenticate_staff", "verify_staff"]
 
 ROLES = ("admin", "clerk", "approver", "supervisor")
 LOCKOUT_AFTER = 5
@@ -83,3 +91,85 @@ def authenticate_staff(session: Session, username: str, password: str) -> StaffA
         session.add(account)
         session.commit()
     return account
+
+
+class _RecentlyVerified:
+    """Passwords verified in the last minutes, so an API client sending HTTP Basic on every
+    request pays argon2 (~0.2 s of CPU by design) once, not per request. Keyed by a hash of
+    the name, the password and the stored hash: a changed password misses; the account
+    itself (active, role, lockout) is read afresh on every request."""
+
+    def __init__(self, ttl: float = 300.0, size: int = 1024) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: OrderedDict[bytes, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(account: StaffAccount, password: str) -> bytes:
+        material = "\0".join((account.username, password, account.password_hash))
+        return hashlib.sha256(material.encode("utf-8", "surrogatepass")).digest()
+
+    def __contains__(self, key: bytes) -> bool:
+        with self._lock:
+            expires = self._entries.get(key)
+            if expires is None or expires < time.monotonic():
+                self._entries.pop(key, None)
+                return False
+            return True
+
+    def add(self, key: bytes) -> None:
+        with self._lock:
+            self._entries[key] = time.monotonic() + self.ttl
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+_verified = _RecentlyVerified()
+
+
+def verify_staff(service: FieldService, username: str, password: str) -> StaffAccount | None:
+    """:func:`authenticate_staff` without holding the database's write lock while argon2
+    runs: the account is read, the password checked outside any transaction, and the write
+    lock taken only to count a failure or clear a lockout."""
+    with service.read_session() as session:
+        account = session.get(StaffAccount, username)
+    if account is None or not account.active:
+        _hasher.hash(password)  # same cost either way: no user enumeration by timing
+        return None
+    if account.locked_until is not None and _aware(account.locked_until) > _now():
+        return None
+    key = _RecentlyVerified.key(account, password)
+    if key not in _verified:
+        try:
+            _hasher.verify(account.password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            with service.session() as session:
+                _count_failure(session, username)
+            return None
+        _verified.add(key)
+    if account.failed_logins or account.locked_until:
+        with service.session() as session:
+            fresh = session.get(StaffAccount, username)
+            if fresh is not None:
+                fresh.failed_logins = 0
+                fresh.locked_until = None
+                session.add(fresh)
+                session.commit()
+    return account
+
+
+def _count_failure(session: Session, username: str) -> None:
+    account = session.get(StaffAccount, username)  # re-read under the write lock
+    if account is None:
+        return
+    account.failed_logins += 1
+    if account.failed_logins >= LOCKOUT_AFTER:
+        account.locked_until = _now() + LOCKOUT_FOR
+        account.failed_logins = 0
+    session.add(account)
+    session.commit()
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

@@ -10,7 +10,7 @@ from fieldhall.sync.policy import ADMIN, Principal
 
 from .devices import DeviceIdentity, authenticate_token
 from .service import FieldService
-from .staff import authenticate_staff
+from .staff import verify_staff
 
 __all__ = ["FieldSyncAuthenticator", "device_principal"]
 
@@ -41,8 +41,7 @@ class FieldSyncAuthenticator:
         raise Unauthorized("a device token or staff credentials are required")
 
     def login(self, name: str, password: str) -> Principal | None:
-        with self.service.session() as session:
-            account = authenticate_staff(session, name, password)
+        account = verify_staff(self.service, name, password)
         return ADMIN if account is not None and account.role == "admin" else None
 
     def session_cookie(self, principal: Principal) -> str | None:

@@ -53,10 +53,11 @@ def create_app(
     """The hall server: ``/api/v1`` (OpenAPI at ``/schema``), ``/sync/field``,
     ``/sync/catalog``, ``/health``, ``/metrics``.
 
-    The projector and the notification dispatcher (which also publishes station events and
-    sweeps the clocks' warnings) run in the background from startup to shutdown;
-    ``projector=False`` leaves both to the caller (``app.state.hall.projector
-    .project_pending()``, ``app.state.hall.notifications.deliver_pending()``).
+    The projector, the visit requests' escalation sweep and the notification dispatcher
+    (which also publishes station events and sweeps the clocks' warnings) run in the
+    background from startup to shutdown; ``projector=False`` leaves them to the caller
+    (``app.state.hall.projector.project_pending()``, ``app.state.hall.visits.sweep(now)``,
+    ``app.state.hall.notifications.deliver_pending()``).
     """
     parts = assemble(settings)
 
@@ -77,10 +78,12 @@ def create_app(
     def start_projector() -> None:
         if projector:
             parts.projector.start()
+            parts.visit_sweeper.start()
             parts.notifications.start()
 
     def stop_projector() -> None:
         parts.notifications.stop()
+        parts.visit_sweeper.stop()
         parts.projector.stop()
 
     app = Litestar(

@@ -66,3 +66,10 @@ def replicate(couchdb: str | None, quick: bool) -> None:
 def field(quick: bool) -> None:
     """Verified ingest of signed cases vs plain couch serve; an agent's first pull."""
     _run("field_bench.py", quick=quick)
+
+
+@bench.command("hall")
+@click.option("--quick", is_flag=True, help="10x smaller: a smoke run, not recorded.")
+def hall(quick: bool) -> None:
+    """The projector's cases/s and the inbox query's p95 at 200,000 cases (SQLite and PG)."""
+    _run("hall_bench.py", quick=quick)

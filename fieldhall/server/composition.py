@@ -1,7 +1,8 @@
 """Assembling the hall server's parts on one database: the sync store with the field
 channels, policy and receipts, the field service, the ``/sync`` CouchDB surface, and the
-hall: its tables, the case workflow, the projector, the station events and the notification
-dispatcher (the projector and the dispatcher are started by ``create_app``)."""
+hall: its tables, the case workflow, the projector, the home-visit requests with their
+escalation sweep, the station events and the notification dispatcher (the projector, the
+sweep and the dispatcher are started by ``create_app``)."""
 
 from __future__ import annotations
 
@@ -29,11 +30,14 @@ from .hall.notifications import (
     Chore,
     NotificationDispatcher,
     build_notifier,
+    notify_visit_escalation,
     sweep_clock_warnings,
 )
 from .hall.projector import Projector
+from .hall.search import ensure_search_index
 from .hall.stations import StationEvents
 from .hall.tables import create_hall_tables
+from .hall.visits import VisitService, VisitSweeper
 from .hall.workflow import Workflow
 from .settings import Settings
 from .stores import open_store
@@ -53,6 +57,8 @@ class HallParts:
     uploads: Uploads
     workflow: Workflow
     projector: Projector
+    visits: VisitService
+    visit_sweeper: VisitSweeper
     stations: StationEvents
     notifications: NotificationDispatcher
 
@@ -104,9 +110,12 @@ def assemble(settings: Settings) -> HallParts:
     )
     # Tables are created here for now; Alembic migrations take over in a later step.
     create_hall_tables(store.db.engine)
+    ensure_search_index(store.db.engine)
     ensure_audit_tables(store.db.engine)
     workflow = Workflow(field)
     projector = Projector(field, workflow)
+    visits = VisitService(field, calendar=workflow.calendar)
+    visits.escalation_listeners.append(notify_visit_escalation)
     stations = StationEvents(field)
     notifications = NotificationDispatcher(
         field,
@@ -121,4 +130,15 @@ def assemble(settings: Settings) -> HallParts:
             ),
         ],
     )
-    return HallParts(field, sync, receipts, uploads, workflow, projector, stations, notifications)
+    return HallParts(
+        field,
+        sync,
+        receipts,
+        uploads,
+        workflow,
+        projector,
+        visits,
+        VisitSweeper(visits),
+        stations,
+        notifications,
+    )

@@ -279,3 +279,62 @@ def local_hall(
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+# ---------------------------------------------------------------------- home visits
+
+
+def visit_update(
+    device: DeviceClient,
+    request_id: str,
+    status: str,
+    *,
+    at: datetime | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """The agent's signed progress on a visit request (taken, on_site, done, cannot_complete)."""
+    body = {
+        "_id": device.new_id("visit_update"),
+        "type": "visit_update",
+        "request_id": request_id,
+        "status": status,
+        "at": rfc3339_utc(at or datetime.now(UTC)),
+        "location": {"lat": 32.68, "lon": 109.03, "accuracy_m": 12},
+        "note": note,
+    }
+    return device.sign(body)
+
+
+def create_visit(
+    staff: HallClient, body: Mapping[str, Any], *, key: str | None = None
+) -> httpx.Response:
+    headers = {"Idempotency-Key": key} if key else {}
+    with staff.client() as client:
+        return client.post("/api/v1/visit-requests", json=dict(body), headers=headers)
+
+
+def visit_action(
+    staff: HallClient, request_id: str, action: str, body: Mapping[str, Any] | None = None
+) -> httpx.Response:
+    with staff.client() as client:
+        return client.post(
+            f"/api/v1/visit-requests/{request_id}/actions/{action}", json=dict(body or {})
+        )
+
+
+def visit_detail(staff: HallClient, request_id: str) -> dict[str, Any]:
+    response = staff.get(f"/api/v1/visit-requests/{request_id}")
+    assert response.status_code == 200, response.text
+    detail: dict[str, Any] = response.json()
+    return detail
+
+
+def visit_requests_seen(device: DeviceClient) -> dict[str, dict[str, Any]]:
+    """The visit requests the device pulls (latest revision each), each verified."""
+    docs, _ = device.pull()
+    seen = {}
+    for doc in docs:
+        if doc.get("type") == "visit_request" and not doc.get("_deleted"):
+            device.verify_server_document(doc)
+            seen[str(doc["_id"])] = doc
+    return seen

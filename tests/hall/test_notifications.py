@@ -35,7 +35,7 @@ from fieldhall.server.hall.notifications import (
 from fieldhall.server.hall.notifications.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from fieldhall.server.settings import Settings
 from tests.field_fixtures import senior_card_case
-from tests.hall.support import LocalHall, local_hall, push, wait_projected
+from tests.hall.support import LocalHall, create_visit, local_hall, push, wait_projected
 from tests.servers import free_port
 
 pytestmark = pytest.mark.timeout(300)
@@ -441,6 +441,34 @@ def test_an_unanswered_complaint_is_raised_when_its_answer_is_due(hall: LocalHal
     (row,) = listed(hall, kind="complaint_overdue")
     assert row["payload"]["complaint_id"] == reply["complaint"]["id"]
     assert (row["payload"]["complexity"], row["subject"]["id"]) == ("general", case_id)
+
+
+def test_a_visit_requests_escalations_are_raised_step_by_step(hall: LocalHall) -> None:
+    requested = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    response = create_visit(
+        hall.staff("carol"),
+        {
+            "source": "hotline",
+            "urgency": "simple",
+            "resident": {"name": "张桂兰", "address": "汉滨区新城街道南环社区3号楼2单元"},
+            "requested_at": requested.isoformat(),
+        },
+    )
+    assert response.status_code == 201, response.text
+    request_id = response.json()["visit_request"]["id"]
+    visits = hall.parts.visits
+    visits.sweep(requested + timedelta(minutes=6))  # not dispatched within 5 minutes
+    visits.sweep(requested + timedelta(minutes=6))  # the same instant again: nothing new
+    (first,) = listed(hall, kind="escalation", subject=request_id)
+    assert (first["payload"]["milestone"], first["payload"]["step"]) == ("dispatched", 1)
+    assert first["payload"]["label_zh"] == "电话提醒"
+    visits.sweep(requested + timedelta(minutes=66))
+    raised = listed(hall, kind="escalation", subject=request_id)
+    assert sorted((r["payload"]["milestone"], r["payload"]["step"]) for r in raised) == [
+        ("dispatched", 1),
+        ("dispatched", 2),
+        ("taken", 1),  # nor taken within 30 minutes
+    ]
 
 
 # ---------------------------------------------------------------------- no blocking

@@ -31,6 +31,7 @@ def test_the_public_faces_are_exactly_the_intended_names() -> None:
         "list_notifications",
         "notification_json",
         "notify",
+        "notify_visit_escalation",
         "raise_decision",
         "sign",
         "sweep_clock_warnings",

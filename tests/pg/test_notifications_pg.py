@@ -53,6 +53,10 @@ def test_complaint_overdue(hall: LocalHall) -> None:
     t.test_an_unanswered_complaint_is_raised_when_its_answer_is_due(hall)
 
 
+def test_visit_escalations(hall: LocalHall) -> None:
+    t.test_a_visit_requests_escalations_are_raised_step_by_step(hall)
+
+
 def test_a_slow_webhook_blocks_nothing(
     pg_schema: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,7 +11,7 @@ from litestar import Request
 from ..devices import DeviceIdentity, authenticate_token
 from ..errors import FieldError
 from ..service import FieldService
-from ..staff import authenticate_staff
+from ..staff import verify_staff
 from ..tables import StaffAccount
 
 __all__ = ["DEVICE_UNAUTHORIZED", "require_admin", "require_device", "service_of"]
@@ -59,8 +59,7 @@ def require_staff(request: Request, *roles: str) -> StaffAccount:  # type: ignor
         raise FieldError(
             "staff.unauthorized", "staff credentials (HTTP Basic) are required", status=401
         )
-    with service_of(request).session() as session:
-        account = authenticate_staff(session, *credentials)
+    account = verify_staff(service_of(request), *credentials)
     if account is None:
         raise FieldError("staff.unauthorized", "wrong username or password", status=401)
     if roles and account.role not in roles:

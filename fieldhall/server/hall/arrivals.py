@@ -16,7 +16,9 @@ from sqlmodel import select
 from .context import Tx, Who
 from .machine import State
 from .rules import apply_delivery
+from .search import index_case
 from .tables import HallCase, HallDelivery, HallEvent, HallSupplement, utc
+from .visits import link_case
 
 if TYPE_CHECKING:
     from .workflow import Workflow
@@ -57,8 +59,10 @@ def receive_case(wf: Workflow, tx: Tx, doc: Mapping[str, Any], seq: int) -> Hall
         trips=1 if doc.get("channel") == "hall" else 0,
     )
     tx.session.add(case)
+    index_case(tx.session, case)
     wf.add_materials(tx, case.id, doc)
     wf.move(tx, case, "receive", Who.device(doc["device_id"]))
+    link_case(tx, case)  # filed on a home visit: the request shows it
     return case
 
 

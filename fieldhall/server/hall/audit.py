@@ -81,7 +81,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, NoReturn
@@ -116,11 +116,13 @@ __all__ = [
     "AuditLogBroken",
     "AuditRecord",
     "AuditReport",
+    "Entry",
     "Head",
     "InvalidAuditEntry",
     "Problem",
     "Subject",
     "append",
+    "append_many",
     "ensure_audit_tables",
     "entry_hash",
     "list_entries",
@@ -395,44 +397,75 @@ def append(
     Call it last in the transaction (see the module docstring). ``at`` defaults to now,
     taken once the lock is held, so times follow seq on one clock.
     """
-    _check_entry(actor, action, subject)
-    canonical, parsed = _canonical_details(details or {})
+    return append_many(target, [Entry(actor, action, subject, details or {})], at=at)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """An entry to append: who did what to what, and its details."""
+
+    actor: Actor
+    action: str
+    subject: Subject
+    details: Mapping[str, Any]
+
+
+def append_many(
+    target: Connection | Session, entries: Sequence[Entry], *, at: datetime | None = None
+) -> list[AuditRecord]:
+    """Append ``entries`` in order inside ``target``'s transaction, as :func:`append` does
+    one by one, but with one head update and one multi-row insert: a projector batch of a
+    thousand documents takes the head lock once, not a thousand times."""
+    if not entries:
+        return []
+    prepared = []
+    for entry in entries:
+        _check_entry(entry.actor, entry.action, entry.subject)
+        prepared.append((entry, *_canonical_details(entry.details)))
     connection = _connection(target)
     bump = (
         update(_head)
         .where(_head.c.id == HEAD_ID)
-        .values(seq=_head.c.seq + 1)
+        .values(seq=_head.c.seq + len(entries))
         .returning(_head.c.seq, _head.c.hash)
     )
     row = connection.execute(bump).first()
     if row is None:  # first append on tables someone else created
         _seed_head(connection)
         row = connection.execute(bump).one()
-    seq, prev_hash = int(row[0]), str(row[1])
+    seq, prev_hash = int(row[0]) - len(entries), str(row[1])
     moment = _utc(at) if at is not None else datetime.now(UTC)
-    digest = entry_hash(seq, moment, actor, action, subject, parsed, prev_hash)
-    try:
-        connection.execute(
-            insert(_entry).values(
-                seq=seq,
-                at=moment,
-                actor_kind=actor.kind,
-                actor_id=actor.id,
-                action=action,
-                subject_type=subject.type,
-                subject_id=subject.id,
-                details=canonical,
-                prev_hash=prev_hash,
-                hash=digest,
-            )
+    records: list[AuditRecord] = []
+    rows: list[dict[str, Any]] = []
+    for entry, canonical, parsed in prepared:
+        seq += 1
+        actor, action, subject = entry.actor, entry.action, entry.subject
+        digest = entry_hash(seq, moment, actor, action, subject, parsed, prev_hash)
+        rows.append(
+            {
+                "seq": seq,
+                "at": moment,
+                "actor_kind": entry.actor.kind,
+                "actor_id": entry.actor.id,
+                "action": entry.action,
+                "subject_type": entry.subject.type,
+                "subject_id": entry.subject.id,
+                "details": canonical,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
         )
+        records.append(AuditRecord(seq, moment, actor, action, subject, parsed, prev_hash, digest))
+        prev_hash = digest
+    try:
+        connection.execute(insert(_entry), rows)
     except IntegrityError as exc:
         raise AuditLogBroken(
-            f"seq {seq} is already taken: the head and the entries disagree; "
-            "run `fieldhall audit verify`"
+            f"seqs {rows[0]['seq']}..{seq} are already taken: the head and the entries "
+            "disagree; run `fieldhall audit verify`"
         ) from exc
-    connection.execute(update(_head).where(_head.c.id == HEAD_ID).values(hash=digest, at=moment))
-    return AuditRecord(seq, moment, actor, action, subject, parsed, prev_hash, digest)
+    connection.execute(update(_head).where(_head.c.id == HEAD_ID).values(hash=prev_hash, at=moment))
+    return records
 
 
 # --- reading ----------------------------------------------------------------------------

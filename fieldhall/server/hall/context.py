@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from fieldhall.field_app_api.tables import StaffAccount
 
-from .audit import Actor, Subject, append
+from .audit import Actor, Entry, Subject, append_many
 from .events import EventSigner
 
 __all__ = ["Tx", "Who"]
@@ -56,7 +56,6 @@ class Tx:
         """Write the rows, then the audit entries (last), and commit the session's part
         (``FieldService.session`` commits the database transaction when its block ends)."""
         self.session.flush()
-        for actor, action, subject, details in self.audits:
-            append(self.session, actor, action, subject, details, at=self.at)
+        append_many(self.session, [Entry(*audit) for audit in self.audits], at=self.at)
         self.audits.clear()
         self.session.commit()

@@ -41,6 +41,8 @@ from fieldhall.sync.store import DocState
 from .audit import Actor, Subject
 from .events import publish_events
 from .tables import HallDocument, HallEvent, ProjectorCheckpoint
+from .visits import receive_update
+from .visits.documents import publish_visit_requests
 from .workflow import Tx, Workflow
 
 __all__ = ["DEVICE_TYPES", "Projector", "ProjectorLag", "unpublished_events"]
@@ -210,6 +212,8 @@ class Projector:
             outcome = self.workflow.receive_supplement(tx, doc).outcome
         elif doc_type == "delivery":
             outcome = self.workflow.receive_delivery(tx, doc).outcome
+        elif doc_type == "visit_update":
+            outcome = receive_update(tx, doc, self.workflow.calendar).outcome
         self.projected_total += 1
         # Received before the transitions it triggers: the audit log reads in causal order.
         tx.audits.insert(
@@ -268,6 +272,7 @@ class Projector:
             try:
                 self.project_pending()
                 publish_events(self.field)
+                publish_visit_requests(self.field)  # a visit taken by its agent is re-signed
                 failures = 0
             except Exception:
                 failures += 1

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from .errors import BadRequest
-from .tables import HallCase
+from .search import is_complete, like_pattern, query_terms, rarest_term
+from .tables import HallCase, HallCaseTerm
 
 __all__ = ["MAX_PAGE", "CaseFilter", "decode_cursor", "encode_cursor", "iter_cases", "list_cases"]
 
@@ -49,12 +50,10 @@ def decode_cursor(cursor: str) -> int:
         raise BadRequest("case.bad_cursor", "the cursor is not one this server gave") from None
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _query(filters: CaseFilter, now: datetime) -> Any:
+def _query(session: Session, filters: CaseFilter, now: datetime) -> tuple[Any, Any]:
+    """The query and the column it is ordered (and paged) by."""
     query = select(HallCase)
+    order = col(HallCase.received_order)
     if filters.state:
         query = query.where(HallCase.state == filters.state)
     if filters.matter:
@@ -71,15 +70,20 @@ def _query(filters: CaseFilter, now: datetime) -> Any:
             & (col(HallCase.promised_due_at) <= now)
         )
         query = query.where(late if filters.overdue else ~late)
-    if filters.text:
-        pattern = f"%{_escape_like(filters.text.strip().lower())}%"
-        query = query.where(
-            or_(
-                col(HallCase.search_text).like(pattern, escape="\\"),
-                col(HallCase.id) == filters.text.strip(),
-            )
-        )
-    return query
+    if filters.text and filters.text.strip():
+        query = query.where(col(HallCase.search_text).like(like_pattern(filters.text), escape="\\"))
+        terms = query_terms(filters.text)
+        if terms:
+            term, postings = rarest_term(session, terms)
+            if postings or is_complete(terms):
+                # Walk the rarest term's postings newest first; LIKE confirms each.
+                query = query.join(
+                    HallCaseTerm,
+                    (col(HallCaseTerm.term) == term)
+                    & (col(HallCaseTerm.received_order) == col(HallCase.received_order)),
+                )
+                order = col(HallCaseTerm.received_order)
+    return query, order
 
 
 def list_cases(
@@ -93,10 +97,10 @@ def list_cases(
     """A page of cases (newest first) and the cursor of the next page (None at the end)."""
     if not 1 <= limit <= MAX_PAGE:
         raise BadRequest("case.bad_limit", f"limit is 1 to {MAX_PAGE}")
-    query = _query(filters, now)
+    query, order = _query(session, filters, now)
     if cursor:
-        query = query.where(col(HallCase.received_order) < decode_cursor(cursor))
-    rows = list(session.exec(query.order_by(col(HallCase.received_order).desc()).limit(limit + 1)))
+        query = query.where(order < decode_cursor(cursor))
+    rows = list(session.exec(query.order_by(order.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1].received_order) if more and rows else None

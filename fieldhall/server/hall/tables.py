@@ -18,7 +18,8 @@ working view of it and the hall's own decisions:
 * ``hall_station_event`` — mobile service station events (流动服务站) and the signed
   ``station_event`` each revision publishes (outbox: ``published_revision``);
 * ``hall_notification`` — warnings and decisions raised for the notifier, with their
-  delivery state (the notifier's outbox).
+  delivery state (the notifier's outbox);
+* the home-visit tables ``hall_visit_*``, in :mod:`.visits.tables`.
 
 Every instant is stored as an aware UTC timestamp (SQLite gives them back naive:
 :func:`utc` restores the zone). Tables are created with ``SQLModel.metadata.create_all``
@@ -36,6 +37,7 @@ from sqlmodel import Field, SQLModel
 
 __all__ = [
     "HallCase",
+    "HallCaseTerm",
     "HallComplaint",
     "HallDelivery",
     "HallDocument",
@@ -93,21 +95,27 @@ class HallDocument(SQLModel, table=True):
 
 class HallCase(SQLModel, table=True):
     __tablename__ = "hall_case"
+    # Every inbox filter has an index that ends in received_order, so a page walks it newest
+    # first and stops after a page instead of sorting every match (bench/hall_bench.py).
     __table_args__ = (
         Index("ix_hall_case_state_order", "state", "received_order"),
-        Index("ix_hall_case_open_due", "closed", "promised_due_at"),
+        Index("ix_hall_case_matter_order", "matter_id", "received_order"),
+        Index("ix_hall_case_grid_order", "grid_id", "received_order"),
+        Index("ix_hall_case_station_order", "station_id", "received_order"),
+        # The overdue list: open, not concluded, past the promised limit.
+        Index("ix_hall_case_open_due", "closed", "concluded_at", "promised_due_at"),
     )
     id: str = Field(primary_key=True, max_length=200)
     # The store sequence at which the case first arrived: the inbox order and its keyset.
     received_order: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
     rev: str = Field(max_length=200)
-    matter_id: str = Field(max_length=64, index=True)
+    matter_id: str = Field(max_length=64)
     catalog_version: str = Field(max_length=32)
     channel: str = Field(max_length=32)
     agent_id: str = Field(max_length=200, index=True)
     device_id: str = Field(max_length=200)
-    grid_id: str | None = Field(default=None, max_length=200, index=True)
-    station_id: str | None = Field(default=None, max_length=200, index=True)
+    grid_id: str | None = Field(default=None, max_length=200)
+    station_id: str | None = Field(default=None, max_length=200)
     request_id: str | None = Field(default=None, max_length=200)
     applicant_name: str = Field(max_length=100)
     applicant_address: str | None = Field(default=None, max_length=500)
@@ -127,7 +135,7 @@ class HallCase(SQLModel, table=True):
     closed_at: datetime | None = _instant()
     current_step: int | None = None  # index into the matter's steps while in approval
     legal_due_at: datetime | None = _instant()
-    promised_due_at: datetime | None = _instant(index=True)
+    promised_due_at: datetime | None = _instant()
     suspended: bool = False
     open_deficiencies: int = 0
     trips: int = 0  # 跑动次数: times the applicant had to come to the hall
@@ -135,6 +143,14 @@ class HallCase(SQLModel, table=True):
     rating: int | None = None
     open_complaints: int = 0
     events: int = 0  # number of transitions so far (the next event's ordinal)
+
+
+class HallCaseTerm(SQLModel, table=True):
+    """The inbox's text index (``search``): a bigram or whole word of a case's search text."""
+
+    __tablename__ = "hall_case_term"
+    term: str = Field(primary_key=True, max_length=200)
+    received_order: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
 
 
 class HallMaterial(SQLModel, table=True):
@@ -343,6 +359,7 @@ class HallNotification(SQLModel, table=True):
 HALL_TABLES = (
     HallDocument,
     HallCase,
+    HallCaseTerm,
     HallMaterial,
     HallSupplement,
     HallDelivery,
@@ -360,7 +377,9 @@ HALL_TABLES = (
 
 def create_hall_tables(engine: Engine) -> None:
     """Create the hall's tables that do not exist yet (until Alembic migrations replace it)."""
+    from .visits.tables import VISIT_TABLES  # imported here: the visits' tables import this
+
     SQLModel.metadata.create_all(
         engine,
-        tables=[model.__table__ for model in HALL_TABLES],  # type: ignore[union-attr]
+        tables=[model.__table__ for model in (*HALL_TABLES, *VISIT_TABLES)],  # type: ignore[union-attr]
     )

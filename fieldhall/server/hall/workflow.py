@@ -43,6 +43,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from ulid import ULID
@@ -74,6 +75,8 @@ from .timelimits import WorkingCalendar, default_calendar
 from .views import case_summary, event_json
 
 __all__ = ["ActionOutcome", "Tx", "Who", "Workflow"]
+
+_materials: Table = HallMaterial.__table__  # type: ignore[attr-defined]
 
 Clock = Callable[[], datetime]
 
@@ -319,19 +322,22 @@ class Workflow:
     # ------------------------------------------------------------------ helpers
 
     def add_materials(self, tx: Tx, case_id: str, doc: Mapping[str, Any]) -> None:
-        for material in doc.get("materials") or []:
-            tx.session.add(
-                HallMaterial(
-                    case_id=case_id,
-                    doc_id=doc["_id"],
-                    name=material["name"],
-                    material_id=material["material_id"],
-                    sha256=material["sha256"],
-                    length=material["length"],
-                    content_type=material["content_type"],
-                    captured_at=material.get("captured_at"),
-                )
-            )
+        # One multi-row insert, no ORM objects: rows written once and never changed.
+        rows = [
+            {
+                "case_id": case_id,
+                "doc_id": doc["_id"],
+                "name": material["name"],
+                "material_id": material["material_id"],
+                "sha256": material["sha256"],
+                "length": material["length"],
+                "content_type": material["content_type"],
+                "captured_at": material.get("captured_at"),
+            }
+            for material in doc.get("materials") or []
+        ]
+        if rows:
+            tx.session.connection().execute(insert(_materials), rows)
 
     def missing_materials(self, session: Session, case: HallCase) -> list[str]:
         """Required materials of the case's matter that no case or supplement brought."""

@@ -24,7 +24,7 @@ import rfc8785
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
@@ -36,10 +36,12 @@ from fieldhall.server.hall.audit import (
     AuditLogBroken,
     AuditRecord,
     AuditReport,
+    Entry,
     Head,
     InvalidAuditEntry,
     Subject,
     append,
+    append_many,
     ensure_audit_tables,
     entry_hash,
     list_entries,
@@ -351,6 +353,50 @@ def test_appends_join_a_sqlmodel_session_and_its_savepoint(engine: Engine) -> No
         session.rollback()  # the second operation is abandoned: its entry with it
     with engine.connect() as connection:
         assert [r.action for r in list_entries(connection)] == ["staff.login"]
+    assert check(engine).ok
+
+
+def test_a_batch_appends_the_same_chain_as_one_by_one_under_one_head_update(
+    engine: Engine, tmp_path: Path
+) -> None:
+    at = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    entries = [
+        Entry(Actor.device("dev-1"), "device.document_received", Subject("case", f"c:{i}"), {})
+        for i in range(3)
+    ] + [Entry(Actor.staff("carol"), "case.accepted", Subject("case", "c:0"), {"note": "齐"})]
+    with engine.begin() as connection:
+        statements: list[str] = []
+        listen = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(connection, "before_cursor_execute", listen)
+        batch = append_many(connection, entries, at=at)
+        event.remove(connection, "before_cursor_execute", listen)
+    assert [r.seq for r in batch] == [1, 2, 3, 4]
+    assert sum("hall_audit_head" in s for s in statements) == 2  # bump, then the new hash
+    assert sum(s.startswith("INSERT") for s in statements) == 1
+    with engine.begin() as connection:
+        assert [r.seq for r in append_many(connection, entries)] == [5, 6, 7, 8]
+    assert check(engine).ok
+
+    other = create_store_engine(f"sqlite:///{tmp_path / 'other' / 'fieldhall.sqlite3'}")
+    ensure_audit_tables(other)
+    with other.begin() as connection:
+        single = [append(connection, *vars_of(e), at=at) for e in entries]
+    other.dispose()
+    assert [r.hash for r in single] == [r.hash for r in batch]
+
+
+def vars_of(entry: Entry) -> tuple[Actor, str, Subject, Any]:
+    return entry.actor, entry.action, entry.subject, entry.details
+
+
+def test_a_batch_with_one_malformed_entry_writes_nothing(engine: Engine) -> None:
+    fill(engine, 2)
+    good = Entry(Actor.staff("carol"), "case.accepted", Subject("case", "c:0"), {})
+    bad = Entry(Actor.staff("carol"), "Not A Code", Subject("case", "c:0"), {})
+    with pytest.raises(InvalidAuditEntry), engine.begin() as connection:
+        append_many(connection, [good, bad])
+    with engine.connect() as connection:
+        assert read_head(connection) == Head(2, list_entries(connection)[-1].hash)
     assert check(engine).ok
 
 

@@ -8,6 +8,7 @@ endpoint                                    roles
 ``GET /api/v1/cases``, ``…/cases/{id}``    clerk, approver, supervisor
 ``POST …/cases/{id}/actions/{action}``      any staff account; the action's roles decide
 ``GET /api/v1/reports/…`` (and CSV)         supervisor
+``/api/v1/visit-requests`` (every method)   clerk, supervisor
 ``GET /api/v1/stations``, ``…/{id}/events``  clerk, approver, supervisor, admin
 ``GET /api/v1/station-events/{id}``
 ``POST /api/v1/stations/{id}/events``        supervisor, admin
@@ -38,11 +39,14 @@ from fieldhall.field_app_api.tables import StaffAccount
 from ..notifications import NotificationDispatcher
 from ..projector import Projector
 from ..stations import StationEvents
+from ..visits import VisitService
+from ..visits.machine import STAFF_ROLES as VISIT_STAFF
 from ..workflow import Workflow
 
 __all__ = [
     "CASE_READERS",
     "REPORT_READERS",
+    "VISIT_STAFF",
     "HallContext",
     "hall_of",
     "staff",
@@ -51,6 +55,7 @@ __all__ = [
     "station_reader",
     "supervisor",
     "supervisor_or_admin",
+    "visit_staff",
 ]
 
 CASE_READERS = ("clerk", "approver", "supervisor")
@@ -65,6 +70,7 @@ class HallContext(Protocol):
     field: FieldService
     workflow: Workflow
     projector: Projector
+    visits: VisitService
     stations: StationEvents
     notifications: NotificationDispatcher
 
@@ -85,6 +91,11 @@ def staff_reading(request: Request[Any, Any, Any]) -> StaffAccount:
 
 def supervisor(request: Request[Any, Any, Any]) -> StaffAccount:
     return require_staff(request, *REPORT_READERS)
+
+
+def visit_staff(request: Request[Any, Any, Any]) -> StaffAccount:
+    """Who handles home-visit requests: the window clerks and the supervisors."""
+    return require_staff(request, *VISIT_STAFF)
 
 
 def station_reader(request: Request[Any, Any, Any]) -> StaffAccount:

@@ -1,5 +1,5 @@
-"""The hall's route handlers and its error shape: ``{"error": <stable code>, "reason"}``
-with the status the error's class carries."""
+"""The hall's route handlers (cases, reports, visit requests) and its error shape:
+``{"error": <stable code>, "reason"}`` with the status the error's class carries."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from .cases_api import CaseController
 from .notifications_api import NotificationController
 from .reports_api import ReportController
 from .stations_api import StationController, StationEventController
+from .visits_api import VisitRequestController
 
 __all__ = ["hall_api_router", "hall_error_handlers"]
 
@@ -29,6 +30,7 @@ def hall_api_router() -> Router:
         route_handlers=[
             CaseController,
             ReportController,
+            VisitRequestController,
             StationController,
             StationEventController,
             NotificationController,
