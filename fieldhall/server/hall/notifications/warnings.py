@@ -22,14 +22,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from fieldhall.field_app_api.clock import rfc3339
 from fieldhall.field_app_api.service import FieldService
 
 from ..audit import Subject
 from ..clocks import case_deadlines
-from ..tables import HallCase, HallComplaint, utc
+from ..tables import HallCase, HallComplaint, HallNotification, utc
 from ..timelimits import ClockStatus, Deadline, WorkingCalendar, escalation_step
 from .records import notify
 
@@ -42,61 +42,88 @@ WINDOW = timedelta(days=45)
 
 
 def sweep_clock_warnings(field: FieldService, calendar: WorkingCalendar, now: datetime) -> int:
-    """Raise what the clocks say at ``now`` and was not raised yet; returns how many."""
-    horizon = now + WINDOW
+    """Raise what the clocks say at ``now`` and was not raised yet; returns how many.
+
+    Read first, write only what is new: a sweep that finds nothing new (almost every minute)
+    never takes the database's write lock."""
+    with field.read_session() as session:
+        found = _clock_notices(session, calendar, now) + _complaint_notices(session, now)
+        if not found:
+            return 0
+        known = set(
+            session.exec(
+                select(HallNotification.key).where(
+                    col(HallNotification.key).in_([key for _, key, _, _ in found])
+                )
+            )
+        )
+    new = [notice for notice in found if notice[1] not in known]
+    if not new:
+        return 0
     raised = 0
     with field.session() as session:
-        cases = session.exec(
-            select(HallCase).where(
-                col(HallCase.closed).is_(False),
-                col(HallCase.accepted_at).is_not(None),
-                col(HallCase.concluded_at).is_(None),
-                # promised_days <= legal_days: when the legal clock warns, the promised one
-                # is due before it, so one indexed bound finds both.
-                col(HallCase.promised_due_at) <= horizon,
-            )
-        ).all()
-        for case in cases:
-            deadlines = case_deadlines(session, case, calendar)
-            if deadlines is None:
-                continue
-            for clock, deadline in (("legal", deadlines.legal), ("promised", deadlines.promised)):
-                if deadline is None or deadline.due_at is None:
-                    continue
-                found = _clock_notice(case, clock, deadline, now)
-                if found is None:
-                    continue
-                kind, key, payload = found
-                row = notify(session, kind, Subject("case", case.id), payload, key=key, at=now)
-                # A row raised just now carries our very ``now``; one raised before, its own.
-                raised += row.created_at is now
-        late = session.exec(
-            select(HallComplaint, HallCase)
-            .join(HallCase, col(HallCase.id) == col(HallComplaint.case_id))
-            .where(col(HallComplaint.answered_at).is_(None), col(HallComplaint.due_at) <= now)
-        ).all()
-        for complaint, case in late:
-            row = notify(
-                session,
-                "complaint_overdue",
-                Subject("case", case.id),
-                {
-                    "case_id": case.id,
-                    "complaint_id": complaint.id,
-                    "complexity": complaint.complexity,
-                    "opened_at": rfc3339(utc(complaint.opened_at)),
-                    "due_at": rfc3339(utc(complaint.due_at)),
-                    "opened_by": complaint.opened_by,
-                    "matter_id": case.matter_id,
-                    "agent_id": case.agent_id,
-                    "grid_id": case.grid_id,
-                    "station_id": case.station_id,
-                },
-                key=f"complaint:{complaint.id}:overdue",
-                at=now,
-            )
+        for kind, key, case_id, payload in new:
+            row = notify(session, kind, Subject("case", case_id), payload, key=key, at=now)
+            # A row raised just now carries our very ``now``; one raised meanwhile, its own.
             raised += row.created_at is now
     return raised
+
+
+Notice = tuple[str, str, str, dict[str, Any]]  # kind, key, case id, payload
+
+
+def _clock_notices(session: Session, calendar: WorkingCalendar, now: datetime) -> list[Notice]:
+    cases = session.exec(
+        select(HallCase).where(
+            col(HallCase.closed).is_(False),
+            col(HallCase.accepted_at).is_not(None),
+            col(HallCase.concluded_at).is_(None),
+            # promised_days <= legal_days: when the legal clock warns, the promised one is
+            # due before it, so one indexed bound finds both.
+            col(HallCase.promised_due_at) <= now + WINDOW,
+        )
+    ).all()
+    found: list[Notice] = []
+    for case in cases:
+        deadlines = case_deadlines(session, case, calendar)
+        if deadlines is None:
+            continue
+        for clock, deadline in (("legal", deadlines.legal), ("promised", deadlines.promised)):
+            if deadline is None or deadline.due_at is None:
+                continue
+            notice = _clock_notice(case, clock, deadline, now)
+            if notice is not None:
+                kind, key, payload = notice
+                found.append((kind, key, case.id, payload))
+    return found
+
+
+def _complaint_notices(session: Session, now: datetime) -> list[Notice]:
+    late = session.exec(
+        select(HallComplaint, HallCase)
+        .join(HallCase, col(HallCase.id) == col(HallComplaint.case_id))
+        .where(col(HallComplaint.answered_at).is_(None), col(HallComplaint.due_at) <= now)
+    ).all()
+    return [
+        (
+            "complaint_overdue",
+            f"complaint:{complaint.id}:overdue",
+            case.id,
+            {
+                "case_id": case.id,
+                "complaint_id": complaint.id,
+                "complexity": complaint.complexity,
+                "opened_at": rfc3339(utc(complaint.opened_at)),
+                "due_at": rfc3339(utc(complaint.due_at)),
+                "opened_by": complaint.opened_by,
+                "matter_id": case.matter_id,
+                "agent_id": case.agent_id,
+                "grid_id": case.grid_id,
+                "station_id": case.station_id,
+            },
+        )
+        for complaint, case in late
+    ]
 
 
 def _clock_notice(
