@@ -19,6 +19,8 @@ minute and costs what is near its deadline, not the size of the case table.
 
 from __future__ import annotations
 
+import logging
+from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,14 +28,25 @@ from sqlmodel import Session, col, select
 
 from fieldhall.field_app_api.clock import rfc3339
 from fieldhall.field_app_api.service import FieldService
+from fieldhall.schemas.errors import ContractError
 
 from ..audit import Subject
-from ..clocks import case_deadlines
-from ..tables import HallCase, HallComplaint, HallNotification, utc
-from ..timelimits import ClockStatus, Deadline, WorkingCalendar, escalation_step
+from ..clocks import matter_of
+from ..tables import HallCase, HallComplaint, HallNotification, HallSuspension, utc
+from ..timelimits import (
+    CaseDeadlines,
+    ClockStatus,
+    Deadline,
+    Suspension,
+    WorkingCalendar,
+    compute_case_deadlines,
+    escalation_step,
+)
 from .records import notify
 
 __all__ = ["WINDOW", "sweep_clock_warnings"]
+
+log = logging.getLogger("fieldhall.hall.notifications")
 
 # The warning window is at most 20 % of a limit (timelimits.WarningPolicy): 12 working days of
 # the catalog's longest limits, under 20 calendar days — 45 leaves room for the Spring
@@ -84,8 +97,13 @@ def _clock_notices(session: Session, calendar: WorkingCalendar, now: datetime) -
         )
     ).all()
     found: list[Notice] = []
+    stops = _suspensions(session, [case.id for case in cases])
     for case in cases:
-        deadlines = case_deadlines(session, case, calendar)
+        try:
+            deadlines = _deadlines(case, stops.get(case.id, []), calendar)
+        except ContractError as exc:  # one bad row must not stop every other clock's warning
+            log.error("case %s: no clocks to sweep: %s", case.id, exc)
+            continue
         if deadlines is None:
             continue
         for clock, deadline in (("legal", deadlines.legal), ("promised", deadlines.promised)):
@@ -96,6 +114,42 @@ def _clock_notices(session: Session, calendar: WorkingCalendar, now: datetime) -
                 kind, key, payload = notice
                 found.append((kind, key, case.id, payload))
     return found
+
+
+def _suspensions(
+    session: Session, case_ids: list[str]
+) -> dict[str, list[tuple[datetime | None, datetime | None]]]:
+    """Every candidate's clock stops in a few queries, not one per case (what
+    ``clocks.case_deadlines`` reads for a single case)."""
+    found: dict[str, list[tuple[datetime | None, datetime | None]]] = defaultdict(list)
+    for start in range(0, len(case_ids), 500):
+        chunk = case_ids[start : start + 500]
+        rows = session.exec(
+            select(
+                HallSuspension.case_id, HallSuspension.started_at, HallSuspension.ended_at
+            ).where(col(HallSuspension.case_id).in_(chunk))
+        )
+        for case_id, started, ended in rows:
+            found[case_id].append((utc(started), utc(ended)))
+    return found
+
+
+def _deadlines(
+    case: HallCase,
+    stops: list[tuple[datetime | None, datetime | None]],
+    calendar: WorkingCalendar,
+) -> CaseDeadlines | None:
+    accepted_at = utc(case.accepted_at)
+    if accepted_at is None:
+        return None
+    limits = matter_of(case).limits
+    return compute_case_deadlines(
+        calendar,
+        accepted_at,
+        legal_days=limits.legal_days,
+        promised_days=limits.promised_days,
+        suspensions=[Suspension(started or accepted_at, ended) for started, ended in stops],
+    )
 
 
 def _complaint_notices(session: Session, now: datetime) -> list[Notice]:
