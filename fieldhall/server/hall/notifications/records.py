@@ -21,7 +21,7 @@ retried batch or a sweep that runs every minute raises each thing once.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -91,28 +91,11 @@ def notify(
     """
     session = tx.session if isinstance(tx, Tx) else tx
     moment = at or (tx.at if isinstance(tx, Tx) else now())
-    if not _KIND.match(kind):
-        raise ValueError(f"notification kind {kind!r}: 1-40 of a-z, 0-9, '_', '.'")
-    body = orjson.dumps(dict(payload))
-    if len(body) > MAX_PAYLOAD:
-        raise ValueError(f"notification payload of {len(body)} bytes (at most {MAX_PAYLOAD})")
-    subject_type, subject_id = (
-        (subject.type, subject.id) if isinstance(subject, Subject) else subject
-    )
+    row = _new_row(kind, subject, payload, key, moment)
     if key is not None:
         existing = _by_key(session, key)
         if existing is not None:
             return existing
-    row = HallNotification(
-        key=key,
-        kind=kind,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        payload=body.decode(),
-        created_at=moment,
-        state=PENDING,
-        next_attempt_at=moment,
-    )
     try:
         with session.begin_nested():
             session.add(row)
@@ -123,6 +106,74 @@ def notify(
             raise
         return existing
     return row
+
+
+def notify_many(
+    session: Session,
+    notices: Sequence[tuple[str, Subject | tuple[str, str], Mapping[str, Any], str]],
+    at: datetime,
+) -> int:
+    """Raise many keyed notifications, ``(kind, subject, payload, key)`` each, as
+    :func:`notify` would one by one, but in one multi-row insert when none of the keys is
+    taken (a sweep's burst); returns how many were raised."""
+    rows = [_new_row(kind, subject, payload, key, at) for kind, subject, payload, key in notices]
+    taken = taken_keys(session, [key for _, _, _, key in notices])
+    rows = [row for row in rows if row.key not in taken]
+    try:
+        with session.begin_nested():
+            session.add_all(rows)
+        return len(rows)
+    except IntegrityError:
+        pass  # another worker raised some of them meanwhile: one by one, theirs stand
+    fresh = {row.key for row in rows}
+    raised = 0
+    for kind, subject, payload, key in notices:
+        if key in fresh:
+            raised += notify(session, kind, subject, payload, key=key, at=at).created_at is at
+    return raised
+
+
+def taken_keys(session: Session, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` were raised already (in chunks: SQLite bounds a statement's
+    parameters)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = list(keys[start : start + 500])
+        found.update(
+            key
+            for key in session.exec(
+                select(HallNotification.key).where(col(HallNotification.key).in_(chunk))
+            )
+            if key is not None
+        )
+    return found
+
+
+def _new_row(
+    kind: str,
+    subject: Subject | tuple[str, str],
+    payload: Mapping[str, Any],
+    key: str | None,
+    at: datetime,
+) -> HallNotification:
+    if not _KIND.match(kind):
+        raise ValueError(f"notification kind {kind!r}: 1-40 of a-z, 0-9, '_', '.'")
+    body = orjson.dumps(dict(payload))
+    if len(body) > MAX_PAYLOAD:
+        raise ValueError(f"notification payload of {len(body)} bytes (at most {MAX_PAYLOAD})")
+    subject_type, subject_id = (
+        (subject.type, subject.id) if isinstance(subject, Subject) else subject
+    )
+    return HallNotification(
+        key=key,
+        kind=kind,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        payload=body.decode(),
+        created_at=at,
+        state=PENDING,
+        next_attempt_at=at,
+    )
 
 
 def _by_key(session: Session, key: str) -> HallNotification | None:

@@ -32,7 +32,7 @@ from fieldhall.schemas.errors import ContractError
 
 from ..audit import Subject
 from ..clocks import matter_of
-from ..tables import HallCase, HallComplaint, HallNotification, HallSuspension, utc
+from ..tables import HallCase, HallComplaint, HallSuspension, utc
 from ..timelimits import (
     CaseDeadlines,
     ClockStatus,
@@ -42,7 +42,7 @@ from ..timelimits import (
     compute_case_deadlines,
     escalation_step,
 )
-from .records import notify
+from .records import notify_many, taken_keys
 
 __all__ = ["WINDOW", "sweep_clock_warnings"]
 
@@ -63,23 +63,16 @@ def sweep_clock_warnings(field: FieldService, calendar: WorkingCalendar, now: da
         found = _clock_notices(session, calendar, now) + _complaint_notices(session, now)
         if not found:
             return 0
-        known = set(
-            session.exec(
-                select(HallNotification.key).where(
-                    col(HallNotification.key).in_([key for _, key, _, _ in found])
-                )
-            )
-        )
+        known = taken_keys(session, [key for _, key, _, _ in found])
     new = [notice for notice in found if notice[1] not in known]
     if not new:
         return 0
-    raised = 0
     with field.session() as session:
-        for kind, key, case_id, payload in new:
-            row = notify(session, kind, Subject("case", case_id), payload, key=key, at=now)
-            # A row raised just now carries our very ``now``; one raised meanwhile, its own.
-            raised += row.created_at is now
-    return raised
+        return notify_many(
+            session,
+            [(kind, Subject("case", case_id), payload, key) for kind, key, case_id, payload in new],
+            now,
+        )
 
 
 Notice = tuple[str, str, str, dict[str, Any]]  # kind, key, case id, payload
