@@ -29,6 +29,7 @@ from fieldhall.server.hall.notifications import (
     WebhookNotifier,
     build_notifier,
     notify,
+    records,
     sweep_clock_warnings,
     verify_signature,
 )
@@ -359,6 +360,24 @@ def test_notify_joins_the_callers_transaction_and_a_key_raises_once(hall: LocalH
     assert [r["subject"] for r in listed(hall, subject="vr-9")] == [
         {"type": "visit_request", "id": "vr-9"}
     ]
+
+
+def test_a_burst_is_raised_once_even_when_a_key_was_taken_meanwhile(
+    hall: LocalHall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = datetime.now(UTC)
+    raise_one(hall, key="burst:1")
+    notices = [("warning", ("case", f"case:{i}"), {"n": i}, f"burst:{i}") for i in range(1, 4)]
+    with hall.parts.field.session() as session:
+        assert records.notify_many(session, notices, at) == 2  # burst:1 was raised before
+    with hall.parts.field.session() as session:
+        assert records.notify_many(session, notices, at) == 0
+    # A worker that raised a key between the lookup and the insert: one by one, theirs stands.
+    monkeypatch.setattr(records, "taken_keys", lambda session, keys: set())
+    more = [*notices, ("warning", ("case", "case:4"), {"n": 4}, "burst:4")]
+    with hall.parts.field.session() as session:
+        assert records.notify_many(session, more, at) == 1
+    assert sorted(r["payload"].get("n", 0) for r in listed(hall)) == [0, 2, 3, 4]
 
 
 def test_decisions_are_raised_once_per_transition(hall: LocalHall) -> None:

@@ -41,6 +41,10 @@ def test_notify_joins_the_transaction(hall: LocalHall) -> None:
     t.test_notify_joins_the_callers_transaction_and_a_key_raises_once(hall)
 
 
+def test_a_burst(hall: LocalHall, monkeypatch: pytest.MonkeyPatch) -> None:
+    t.test_a_burst_is_raised_once_even_when_a_key_was_taken_meanwhile(hall, monkeypatch)
+
+
 def test_decisions(hall: LocalHall) -> None:
     t.test_decisions_are_raised_once_per_transition(hall)
 
