@@ -105,6 +105,10 @@ def test_the_board_is_for_clerks_and_supervisors(hall: LocalHall, agents: Any) -
         assert 'href="/hall/visits"' not in page
         refused = client.post("/hall/visits/", data={"_csrf": csrf_of(page), "_key": "k"})
         assert refused.status_code == 403
+    sam = login(hall.url, "sam")
+    sam.get("/hall/lang/en", params={"next": "/hall/visits"})
+    english = sam.get("/hall/visits").text
+    assert "<h1>Home visits</h1>" in english and "Waiting for dispatch" in english
     anonymous = httpx.get(hall.url + "/hall/visits?grid=grid-a")
     assert anonymous.status_code == 303
     assert anonymous.headers["location"] == "/hall/login?next=%2Fhall%2Fvisits%3Fgrid%3Dgrid-a"
@@ -202,6 +206,10 @@ def test_reassign_and_cancel_from_the_detail_page(
 
     page = sam.get(moved.headers["location"]).text
     url = f"/hall/visits/{request_id}/actions/cancel"
+    rhea = login(hall.url, "rhea")
+    token = csrf_of(rhea.get("/hall/cases").text)
+    wrong = rhea.post(url, data={"_csrf": token, "_key": "r1", "reason": "不该由审批人撤销"})
+    assert wrong.status_code == 403
     bare = sam.post(url, data={"_csrf": csrf_of(page), "_key": key_of(page)})
     assert bare.status_code == 400 and "visit.bad_request" in bare.text
     assert 'id="action-cancel"' in bare.text  # the form is shown again with the reason
