@@ -262,15 +262,9 @@ def test_overdue_timers_escalation_and_filters(
     assert carol.get("/hall/visits", params={"state": "bogus", "urgency": "x"}).status_code == 200
 
 
-def test_the_agents_updates_and_the_case_filed_on_the_visit(
-    hall: LocalHall, agents: dict[str, DeviceClient]
-) -> None:
-    bob = agents["bob"]
-    carol = login(hall.url, "carol")
-    request_id = created_id(new_request(carol, target=f"agent:{agent_id(bob)}"))
-    push(bob, visit_update(bob, request_id, "taken", note="马上出发"), [])
-    push(bob, visit_update(bob, request_id, "on_site"), [])
-    doc, files = bob.case(
+def case_on(device: DeviceClient, request_id: str, seed: int) -> str:
+    """A signed 老年人优待证 case filed at the resident's home, naming the visit request."""
+    doc, files = device.case(
         "senior_citizen_card",
         CATALOG_VERSION,
         applicant={"name": "刘秀英", "id_number": "610902194501010023", "address": "南环社区"},
@@ -279,15 +273,29 @@ def test_the_agents_updates_and_the_case_filed_on_the_visit(
             "household_type": "本地户籍",
             "residence_address": "南环社区5号楼",
         },
-        materials=[Material("id_front_77.jpg", jpeg(77), "image/jpeg", "id_card")],
-        consent=Material("consent_77.png", png(77), "image/png", "consent_signature"),
+        materials=[Material(f"id_front_{seed}.jpg", jpeg(seed), "image/jpeg", "id_card")],
+        consent=Material(f"consent_{seed}.png", png(seed), "image/png", "consent_signature"),
         request_id=request_id,
     )
-    push(bob, doc, files)
+    push(device, doc, files)
+    return str(doc["_id"])
+
+
+def test_the_agents_updates_and_the_case_filed_on_the_visit(
+    hall: LocalHall, agents: dict[str, DeviceClient]
+) -> None:
+    bob = agents["bob"]
+    carol = login(hall.url, "carol")
+    request_id = created_id(new_request(carol, target=f"agent:{agent_id(bob)}"))
+    push(bob, visit_update(bob, request_id, "taken", note="马上出发"), [])
+    push(bob, visit_update(bob, request_id, "on_site"), [])
+    doc = case_on(bob, request_id, seed=77)
+    stray = case_on(agents["eve"], request_id, seed=78)  # grid-b's agent names it too
     wait_projected(hall.url)
     assert visit_detail(hall.staff("carol"), request_id)["state"] == "on_site"
     page = carol.get(f"/hall/visits/{request_id}").text
     assert "网格员反馈" in page and "已接单" in page and "已到场" in page and "马上出发" in page
-    assert f'href="/hall/cases/{doc["_id"]}"' in page
+    assert f'href="/hall/cases/{doc}"' in page
+    assert f'href="/hall/cases/{stray}"' not in page and "由其他网格的网格员提交" in page
     board = carol.get("/hall/visits").text
     assert request_id in group_of(board, "on_site")

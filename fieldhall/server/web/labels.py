@@ -10,6 +10,7 @@ from collections.abc import Mapping
 __all__ = [
     "ACTIONS",
     "ADDRESSEES",
+    "CASE_LINKS",
     "CHANNELS",
     "CHECKS",
     "CLOCKS",
@@ -183,4 +184,10 @@ UPDATE_OUTCOMES: Mapping[str, str] = {
     "not_assigned": N_("from an agent it is not assigned to"),
     "closed": N_("the request was already closed"),
     "not_dispatched": N_("the request was not dispatched"),
+}
+
+# Why a case naming a visit request was not linked to it (hall.visits.arrivals.link_case).
+CASE_LINKS: Mapping[str, str] = {
+    "unknown_request": N_("names no request"),
+    "other_grid": N_("filed by another grid's agent"),
 }

@@ -34,6 +34,7 @@ from .access import VISIT_STAFF, Visitor, check_form, hall_of, visitor
 from .forms import visit_action_body, visit_body
 from .labels import (
     ADDRESSEES,
+    CASE_LINKS,
     MILESTONES,
     SOURCES,
     STEPS,
@@ -112,6 +113,7 @@ def _labels() -> dict[str, Any]:
         "steps": STEPS,
         "addressees": ADDRESSEES,
         "outcomes": UPDATE_OUTCOMES,
+        "case_links": CASE_LINKS,
     }
 
 
