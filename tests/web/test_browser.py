@@ -1,6 +1,7 @@
 """The hall UI in Debian's Chromium, driven by playwright-core (``walkthrough.mjs``): a clerk,
 two approvers and a supervisor take a real signed case from the device's filing to its
-closing, the Python side playing the device between the phases. Screenshots of every screen
+closing, the Python side playing the device between the phases; then the clerk turns a
+hotline call into a visit request and dispatches it on the board. Screenshots of every screen
 go to ``test-artifacts/web/``.
 
 Chromium, Node and playwright-core missing make this test fail, never skip: ``make test``
@@ -136,6 +137,26 @@ def test_clerk_approvers_and_supervisor_in_a_real_browser(
         assert after["trips_average"] == f"{summary['trips']['average']:.2f}"  # as the API says
         assert after["zero_trips"] == f"{summary['trips']['zero_trip_rate'] * 100:.1f}%"
         assert summary["cases"] == 2 and "共 2 件" in after["meta"]
+        dispatched = phase("dispatch")
+        visit = hall.staff("carol").get(f"/api/v1/visit-requests/{dispatched['request_id']}")
+        body = visit.json()
+        assert (body["state"], body["grid_id"], body["created_by"]) == (
+            "dispatched",
+            dispatched["grid"],
+            "carol",
+        )
+        assert body["resident"]["name"] == "刘秀英" and body["ticket"] == "12345-0815"
+        assert body["document"]["version"] == 1  # signed once, for the dispatch
+
         shots = sorted(p.name for p in ARTIFACTS.glob("*.png"))
-        for name in ("before-01", "notice-0", "accept-01", "approve-0", "result-01", "after-01"):
+        for name in (
+            "before-01",
+            "notice-0",
+            "accept-01",
+            "approve-0",
+            "result-01",
+            "after-01",
+            "dispatch-01",
+            "dispatch-03-board-dispatched",
+        ):
             assert any(s.startswith(name) for s in shots), (name, shots)

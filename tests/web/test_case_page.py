@@ -69,7 +69,7 @@ def test_the_case_page_shows_labels_materials_and_checks(hall: LocalHall, case_i
 
 def test_materials_are_for_case_readers(hall: LocalHall, case_id: str) -> None:
     page = login(hall.url, "carol").get(f"/hall/cases/{case_id}").text
-    image = re.findall(r'<img src="([^"]+)"', page)[0]
+    image = re.findall(r'<a href="([^"]+)" class="original"', page)[0]
     original = login(hall.url, "rhea").get(image)
     assert original.status_code == 200 and original.headers["content-type"] == "image/jpeg"
     assert original.content[:2] == b"\xff\xd8"
@@ -268,7 +268,7 @@ def test_a_supplement_file_with_the_case_files_name(hall: LocalHall) -> None:
     push(bob, bob.sign(body), [again])
     wait_projected(hall.url)
     page = carol.get(f"/hall/cases/{case}").text
-    links = re.findall(r'<img src="([^"]+)"', page)
+    links = re.findall(r'<a href="([^"]+)" class="original"', page)
     same = [link.replace("&amp;", "&") for link in links if quote(files[0].name) in link]
     assert len(same) == 2 and all("?doc=" in link for link in same)
     bodies = {carol.get(link).content for link in same}

@@ -277,6 +277,53 @@ const phases = {
     return { state: await stateText(page) };
   },
 
+  // The dispatcher: a hotline call becomes a visit request, dispatched from the board.
+  async dispatch() {
+    const carol = await browserFor("carol");
+    const { page } = carol;
+    await logIn(carol);
+    await Promise.all([page.waitForNavigation(), page.click('header nav a[href="/hall/visits"]')]);
+    check((await page.locator("h1").textContent()).includes("上门服务"), "not the dispatch board");
+    await Promise.all([page.waitForNavigation(), page.click("#new-visit")]);
+    await page.fill("input[name=resident_name]", "刘秀英");
+    await page.fill("input[name=resident_phone]", "13700000000");
+    await page.fill("input[name=resident_address]", "汉滨区新城街道南环社区5号楼");
+    await page.selectOption("select[name=source]", "hotline");
+    await page.fill("input[name=ticket]", "12345-0815");
+    await page.selectOption("select[name=matter_id]", "senior_citizen_card");
+    await page.fill("textarea[name=note]", "老人行动不便，请上门办理老年人优待证");
+    await screenshot(page, "visit-new");
+    await Promise.all([page.waitForURL("**done=create**"), page.click("#action-create button[type=submit]")]);
+    check((await page.locator("p.notice").count()) === 1, "create: no confirmation shown");
+    const requestId = decodeURIComponent(new URL(page.url()).pathname.split("/").pop());
+    check((await page.locator("p.meta .state").textContent()).trim() === "待派单", "a new request waits");
+    await page.keyboard.press("u");
+    await page.waitForURL(`${HALL}/hall/visits`);
+
+    // Keyboard: j selects the request on the board, as in the inbox.
+    await page.keyboard.press("j");
+    const focused = await page.evaluate(() => document.activeElement.closest("tr.row")?.id);
+    check(focused === requestId, `j selects the new request (${focused})`);
+    const row = page.locator(`#group-pending tr.row[id="${requestId}"]`);
+    check((await row.locator(".timer").first().textContent()).includes("剩余"), "the dispatch timer runs");
+    await screenshot(page, "board-pending");
+    const grids = await row.locator("select[name=target] option").evaluateAll((options) =>
+      options.map((o) => o.value).filter((v) => v.startsWith("grid:")),
+    );
+    check(grids.length > 0, "no grid to dispatch to");
+    await row.locator("select[name=target]").selectOption(grids[0]);
+    await Promise.all([page.waitForURL("**done=dispatch**"), row.locator("button[type=submit]").click()]);
+    const dispatched = page.locator(`#group-dispatched tr.row[id="${requestId}"]`);
+    check((await dispatched.count()) === 1, "the request moved to the dispatched column");
+    check((await page.locator(`#group-pending tr.row[id="${requestId}"]`).count()) === 0, "still pending");
+    await screenshot(page, "board-dispatched");
+    await Promise.all([page.waitForNavigation(), dispatched.locator("a.open").click()]);
+    const timeline = (await page.locator(".timeline").textContent()).replace(/\s+/g, " ");
+    check(timeline.includes("已派单"), "the timeline shows the dispatch");
+    await screenshot(page, "visit-detail");
+    return { request_id: requestId, grid: grids[0].slice(5) };
+  },
+
   async after() {
     const sam = await browserFor("sam");
     await logIn(sam);

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from fieldhall.field_app_api.clock import rfc3339
@@ -40,7 +41,15 @@ from .timelimits import (
 )
 from .views import case_summary
 
-__all__ = ["SATISFIED_FROM", "cases_csv", "summary_report", "warnings_report"]
+__all__ = [
+    "SATISFIED_FROM",
+    "cases_csv",
+    "cases_per_grid",
+    "cases_per_matter",
+    "cases_per_state",
+    "summary_report",
+    "warnings_report",
+]
 
 SATISFIED_FROM = 3  # 基本满意 and better count as satisfied (好评)
 
@@ -230,3 +239,36 @@ def cases_csv(session: Session, filters: CaseFilter, now: datetime) -> str:
         ]
         writer.writerow([_cell(value) for value in row])
     return out.getvalue()
+
+
+# ---------------------------------------------------------------------- tallies
+# Cases counted per state (the inbox's tabs), per grid and per matter (the supervision
+# page's charts): one GROUP BY each, over every case whatever its period.
+
+
+def cases_per_grid(session: Session, limit: int = 12) -> list[tuple[str | None, int]]:
+    """The ``limit`` grids with the most cases, most first (None: filed without a grid)."""
+    count = func.count(col(HallCase.id))
+    rows = session.exec(
+        select(HallCase.grid_id, count)
+        .group_by(HallCase.grid_id)
+        .order_by(count.desc(), col(HallCase.grid_id))
+        .limit(limit)
+    ).all()
+    return [(grid, int(n)) for grid, n in rows]
+
+
+def cases_per_matter(session: Session) -> list[tuple[str, int]]:
+    count = func.count(col(HallCase.id))
+    rows = session.exec(
+        select(HallCase.matter_id, count)
+        .group_by(HallCase.matter_id)
+        .order_by(count.desc(), col(HallCase.matter_id))
+    ).all()
+    return [(matter, int(n)) for matter, n in rows]
+
+
+def cases_per_state(session: Session) -> dict[str, int]:
+    count = func.count(col(HallCase.id))
+    rows = session.exec(select(HallCase.state, count).group_by(HallCase.state)).all()
+    return {state: int(n) for state, n in rows}

@@ -4,7 +4,10 @@ supervisors, in Chinese first (English available).
 * **Pages** (Jinja2, ``templates/``) call the same functions as the REST API — the inbox
   ``hall.queries.list_cases``, the case ``hall.detail.case_detail``, every action
   ``Workflow.act`` (with the form's one-time ``Idempotency-Key``), supervision
-  ``hall.reports`` — so the UI can do nothing the API would not.
+  ``hall.reports``, the dispatch board ``hall.visits`` (``list_requests``,
+  ``request_detail``, ``VisitService.create``/``act`` with the form's key), a material's
+  thumbnail and preview ``photos.case_photos.derivative_path`` — so the UI can do nothing the
+  API would not.
 * **Sign-in** (``sessions``, ``auth_pages``): server-side sessions behind an HttpOnly,
   SameSite=Lax cookie (Secure behind https), CSRF tokens on every form, the staff module's
   per-account lockout plus a per-address one; logins and logouts are audited.

@@ -4,7 +4,8 @@ login page); the wrong role: :class:`WrongRole` (a 403 page); a form without its
 CSRF token: :class:`BadForm` (a 403 page).
 
 The roles of each page follow the REST API's table (``hall.http.access``): cases for
-clerks, approvers and supervisors; supervision for supervisors; admins do no casework.
+clerks, approvers and supervisors; home visits for clerks and supervisors; supervision for
+supervisors; admins do no casework.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from litestar import Request
 
 from fieldhall.field_app_api.tables import StaffAccount
 
-from ..hall.http.access import CASE_READERS, REPORT_READERS, HallContext
+from ..hall.http.access import CASE_READERS, REPORT_READERS, VISIT_STAFF, HallContext
 from .i18n import pick_locale
 from .sessions import COOKIE, AddressThrottle, WebSession, WebSessions
 
@@ -26,6 +27,7 @@ __all__ = [
     "CASE_READERS",
     "LANG_COOKIE",
     "REPORT_READERS",
+    "VISIT_STAFF",
     "BadForm",
     "NotSignedIn",
     "Visitor",
@@ -88,6 +90,8 @@ class Visitor:
         items = []
         if self.may(CASE_READERS):
             items.append(("/hall/cases", "Cases"))
+        if self.may(VISIT_STAFF):
+            items.append(("/hall/visits", "Home visits"))
         if self.may(REPORT_READERS):
             items.append(("/hall/supervision", "Supervision"))
         return items

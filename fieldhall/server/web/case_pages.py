@@ -25,6 +25,8 @@ from ..hall.detail import case_detail, get_case
 from ..hall.errors import HallError, NotFound
 from ..hall.tables import HallMaterial
 from ..hall.timelimits.localday import hall_date
+from ..photos.case_photos import VARIANTS, derivative_path
+from ..photos.tables import PhotoStatus
 from .access import CASE_READERS, Visitor, check_form, hall_of, visitor
 from .answers import labelled_answers
 from .applicant import SEAL_OPENERS, open_sealed_fields, present_sealed, signed_case
@@ -49,6 +51,10 @@ __all__ = ["CasePages"]
 # Files a browser may show inline from the case page; anything else is downloaded.
 INLINE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
 
+# A device's file is never a page: no script, its own origin. The browser's image viewer
+# styles the image inline: that alone is allowed.
+FILE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+
 
 def _timeline(detail: dict[str, Any]) -> list[dict[str, Any]]:
     entries = [{"kind": "event", "at": e["at"], "event": e} for e in detail["events"]]
@@ -62,12 +68,17 @@ def _timeline(detail: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(entries, key=lambda e: e["at"] or "")
 
 
-def _material_url(case_id: str, material: dict[str, Any], names: list[str]) -> str:
-    """The original's address; a supplement may reuse a file name, so then its document too."""
-    url = f"/hall/cases/{quote(case_id, safe=':')}/materials/{quote(material['name'], safe='')}"
-    return url + (
+def _material_urls(case_id: str, material: dict[str, Any], names: list[str]) -> dict[str, str]:
+    """The original's address, and its derivatives' when the photo worker made them; a
+    supplement may reuse a file name, so then its document too."""
+    path = f"/hall/cases/{quote(case_id, safe=':')}/materials/{quote(material['name'], safe='')}"
+    query = (
         f"?doc={quote(material['doc_id'], safe=':')}" if names.count(material["name"]) > 1 else ""
     )
+    urls = {"url": path + query}
+    if (material.get("photo") or {}).get("status") == PhotoStatus.DERIVED:
+        urls |= {f"{variant}_url": f"{path}/{variant}{query}" for variant in VARIANTS}
+    return urls
 
 
 def _my_step(detail: dict[str, Any], department: str | None) -> dict[str, Any] | None:
@@ -112,7 +123,7 @@ def _case_context(request: Request[Any, Any, Any], me: Visitor, case_id: str) ->
                 **m,
                 "label": (spec.name if (spec := matter.material(m["material_id"])) else None),
                 "inline": m["content_type"] in INLINE_TYPES,
-                "url": _material_url(case_id, m, names),
+                **_material_urls(case_id, m, names),
             }
             for m in detail["materials"]
         ],
@@ -233,15 +244,61 @@ class CasePages(Controller):
             media_type=row.content_type if inline else "application/octet-stream",
             headers={
                 **SECURITY_HEADERS,
-                # A device's file is never a page: no script, its own origin. The browser's
-                # image viewer styles the image inline: that alone is allowed.
-                "Content-Security-Policy": (
-                    "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
-                ),
+                "Content-Security-Policy": FILE_POLICY,
                 "Content-Disposition": f'{disposition}; filename="{_ascii(name)}"',
                 "Cache-Control": "private, max-age=3600",
             },
         )
+
+    @get("/materials/{name:str}/thumbnail", sync_to_thread=True)
+    def thumbnail(
+        self,
+        request: Request[Any, Any, Any],
+        me: Visitor,
+        case_id: str,
+        name: str,
+        doc: str | None = None,
+    ) -> Response[bytes]:
+        """The case page's small picture of a photo (the photo worker's derivative)."""
+        return _derivative(request, me, case_id, name, "thumbnail", doc)
+
+    @get("/materials/{name:str}/preview", sync_to_thread=True)
+    def preview(
+        self,
+        request: Request[Any, Any, Any],
+        me: Visitor,
+        case_id: str,
+        name: str,
+        doc: str | None = None,
+    ) -> Response[bytes]:
+        """A screen-sized, oriented copy of a photo without its metadata."""
+        return _derivative(request, me, case_id, name, "preview", doc)
+
+
+def _derivative(
+    request: Request[Any, Any, Any],
+    me: Visitor,
+    case_id: str,
+    name: str,
+    variant: str,
+    doc: str | None,
+) -> Response[bytes]:
+    """A derivative file, found by the photos module (``photo.pending``, ``photo.not_derived``
+    … as a 404 page when there is none); it never changes, so the browser may keep it."""
+    me.require(CASE_READERS)
+    hall = hall_of(request)
+    with hall.field.read_session() as session:
+        path = derivative_path(session, hall.photos.store, case_id, name, variant, doc)
+    etag = f'"{path.parent.name}-{variant}"'
+    headers = {
+        **SECURITY_HEADERS,
+        "Content-Security-Policy": FILE_POLICY,
+        "Cache-Control": "private, max-age=86400",
+        "ETag": etag,
+    }
+    if request.headers.get("if-none-match") == etag:
+        return Response(b"", status_code=304, headers=headers)
+    return Response(path.read_bytes(), media_type="image/jpeg", headers=headers)
 
 
 def _ascii(name: str) -> str:

@@ -1,4 +1,5 @@
-"""A posted action form as the body ``Workflow.act`` takes (the REST API's JSON body).
+"""A posted form as the body the REST API would send: a case action's for ``Workflow.act``,
+a visit request's for ``VisitService.create`` and ``VisitService.act``.
 
 Blank fields are left out, so the workflow's own parser (``hall.commands``) decides what is
 required and says what is wrong; nothing is validated twice.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["action_body"]
+__all__ = ["action_body", "visit_action_body", "visit_body"]
 
 
 def _text(form: Any, name: str) -> str | None:
@@ -61,3 +62,36 @@ def action_body(action: str, form: Any) -> dict[str, Any]:
     if action == "answer_complaint":
         return _fields(form, "answer")
     return _fields(form, "reason")
+
+
+def _target(form: Any) -> dict[str, Any]:
+    """Where to dispatch: the pages' one select names a grid (``grid:<id>``, every agent of it)
+    or one agent (``agent:<id>``, whose grid the service finds)."""
+    kind, _, ident = (_text(form, "target") or "").partition(":")
+    if kind == "grid" and ident:
+        return {"grid_id": ident}
+    if kind == "agent" and ident:
+        return {"agent_id": ident}
+    return {}
+
+
+def visit_body(form: Any) -> dict[str, Any]:
+    """A new visit request; ``resident`` is nested as the API takes it."""
+    body = _fields(form, "source", "urgency", "matter_id", "ticket", "note")
+    body["resident"] = {
+        name: value
+        for name in ("name", "address", "phone")
+        if (value := _text(form, f"resident_{name}")) is not None
+    }
+    target = _target(form)
+    if "grid_id" in target:
+        body["grid_id"] = target["grid_id"]
+    if "agent_id" in target:
+        body["assigned_agent_id"] = target["agent_id"]
+    return body
+
+
+def visit_action_body(action: str, form: Any) -> dict[str, Any]:
+    if action == "cancel":
+        return _fields(form, "reason")
+    return {**_target(form), **_fields(form, "reason")}

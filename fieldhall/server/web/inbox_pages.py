@@ -14,12 +14,12 @@ from fieldhall.schemas import load_catalog
 
 from ..hall.clocks import case_deadlines, matter_of
 from ..hall.queries import CaseFilter, list_cases
+from ..hall.reports import cases_per_state
 from ..hall.tables import HallCase
 from ..hall.timelimits import WorkingCalendar
 from .access import CASE_READERS, Visitor, hall_of, visitor
 from .labels import CHANNELS, STATES
 from .rendering import page
-from .tallies import cases_per_state
 
 __all__ = ["InboxPages", "deadline_badge"]
 

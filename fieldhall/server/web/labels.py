@@ -7,7 +7,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["ACTIONS", "CHANNELS", "CHECKS", "CLOCKS", "EVENTS", "N_", "ROLES", "STATES"]
+__all__ = [
+    "ACTIONS",
+    "ADDRESSEES",
+    "CASE_LINKS",
+    "CHANNELS",
+    "CHECKS",
+    "CLOCKS",
+    "EVENTS",
+    "MILESTONES",
+    "N_",
+    "ROLES",
+    "SOURCES",
+    "STATES",
+    "STEPS",
+    "UPDATE_OUTCOMES",
+    "URGENCIES",
+    "VISIT_ACTIONS",
+    "VISIT_STATES",
+]
 
 
 def N_(message: str) -> str:
@@ -100,4 +118,76 @@ ROLES: Mapping[str, str] = {
     "clerk": N_("Clerk"),
     "approver": N_("Approver"),
     "supervisor": N_("Supervisor"),
+}
+
+
+# ---------------------------------------------------------------------- home visits
+
+# In the board's order: a request moves left to right (hall.visits.machine).
+VISIT_STATES: Mapping[str, str] = {
+    "pending": N_("Waiting for dispatch"),
+    "dispatched": N_("Dispatched"),
+    "taken": N_("Taken"),
+    "on_site": N_("On site"),
+    "cannot_complete": N_("Could not complete"),
+    "done": N_("Done"),
+    "cancelled": N_("Cancelled"),
+}
+
+VISIT_ACTIONS: Mapping[str, str] = {
+    "create": N_("New visit request"),
+    "dispatch": N_("Dispatch"),
+    "reassign": N_("Reassign"),
+    "cancel": N_("Cancel the request"),
+}
+
+SOURCES: Mapping[str, str] = {
+    "hotline": N_("12345 hotline"),
+    "community": N_("Community"),
+    "family": N_("Family member"),
+    "resident": N_("The resident"),
+    "hall": N_("At the hall"),
+}
+
+URGENCIES: Mapping[str, str] = {"simple": N_("Routine"), "urgent": N_("Urgent")}
+
+# The hotline's timers, by the milestone each waits for (hall.visits.ladder).
+MILESTONES: Mapping[str, str] = {
+    "dispatched": N_("Dispatch by"),
+    "taken": N_("Take by"),
+    "on_site": N_("On site by"),
+    "closed": N_("Close by"),
+}
+
+# The four-step escalation ladder (四步曲), by step number.
+STEPS: Mapping[int, str] = {
+    1: N_("Phone reminder"),
+    2: N_("Written notice"),
+    3: N_("Supervisor talk"),
+    4: N_("On-site supervision"),
+}
+
+ADDRESSEES: Mapping[str, str] = {
+    "agent": N_("the agent"),
+    "grid": N_("the grid"),
+    "clerk": N_("the clerk"),
+    "supervisor": N_("e-supervision"),
+    "leadership": N_("the hall's leadership"),
+}
+
+# What became of an agent's visit_update (hall.visits.arrivals).
+UPDATE_OUTCOMES: Mapping[str, str] = {
+    "applied": N_("recorded"),
+    "stale": N_("too late for the request's state"),
+    "unknown_request": N_("names no request"),
+    "other_grid": N_("from another grid's agent"),
+    "not_assigned": N_("from an agent it is not assigned to"),
+    "closed": N_("the request was already closed"),
+    "not_dispatched": N_("the request was not dispatched"),
+}
+
+# Why a case naming a visit request was not linked to it (hall.visits.arrivals.link_case).
+CASE_LINKS: Mapping[str, str] = {
+    "unknown_request": N_("names no request"),
+    "other_grid": N_("filed by another grid's agent"),
 }

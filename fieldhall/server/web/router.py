@@ -22,6 +22,7 @@ from .inbox_pages import InboxPages
 from .rendering import SECURITY_HEADERS, page
 from .sessions import AddressThrottle, WebSessions
 from .supervision_pages import SupervisionPages
+from .visit_pages import VisitPages
 
 __all__ = ["hall_web_router", "web_parts"]
 
@@ -93,7 +94,14 @@ def hall_web_router() -> Router:
     )
     return Router(
         path="/",
-        route_handlers=[AuthController, InboxPages, CasePages, SupervisionPages, static],
+        route_handlers=[
+            AuthController,
+            InboxPages,
+            CasePages,
+            VisitPages,
+            SupervisionPages,
+            static,
+        ],
         exception_handlers={
             NotSignedIn: _not_signed_in,
             WrongRole: _wrong_role,

@@ -13,13 +13,18 @@ from fieldhall.field_app_api.clock import now
 from fieldhall.schemas import load_catalog
 
 from ..hall.queries import CaseFilter
-from ..hall.reports import cases_csv, summary_report, warnings_report
+from ..hall.reports import (
+    cases_csv,
+    cases_per_grid,
+    cases_per_matter,
+    summary_report,
+    warnings_report,
+)
 from .access import REPORT_READERS, Visitor, hall_of, visitor
 from .charts import bar_chart, gauge
 from .i18n import translations
 from .labels import CLOCKS, STATES
 from .rendering import SECURITY_HEADERS, page
-from .tallies import cases_per_grid, cases_per_matter
 
 __all__ = ["SupervisionPages"]
 
