@@ -21,6 +21,7 @@ import base64
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -170,9 +171,24 @@ class Context:
     rss_body: Callable[[], bytes]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far, from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_node(ctx: Context, mode: str, server: Server, db: str, *args: int) -> dict[str, float]:
-    """Runs a PouchDB mode of bench/pouchdb_client.js; its JSON summary."""
+    """Runs a PouchDB mode of bench/pouchdb_client.js; its JSON summary, with the CPU seconds
+    the Node client (``client_cpu``) and the server (``server_cpu``, when it is ours) spent."""
     command = [ctx.node, NODE_SCRIPT, mode, server.auth_url, db, *map(str, args)]
+    server_before = cpu_seconds(server.pid) if server.pid is not None else None
+    client_before = children_cpu_seconds()
     try:
         done = subprocess.run(
             command, cwd=BENCH_DIR, capture_output=True, text=True, timeout=NODE_TIMEOUT_S
@@ -183,16 +199,24 @@ def run_node(ctx: Context, mode: str, server: Server, db: str, *args: int) -> di
     if done.returncode != 0:
         raise BenchError(f"node {mode}: {done.stderr.strip()[-600:]}")
     summary: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    summary["client_cpu"] = children_cpu_seconds() - client_before
+    if server.pid is not None and server_before is not None:
+        summary["server_cpu"] = cpu_seconds(server.pid) - server_before
     return summary
 
 
 def _rate(summary: dict[str, float]) -> Figure:
-    """docs/s, and how much of the time a request to the server was in flight."""
+    """docs/s, how much of the time a request to the server was in flight, and the CPU time
+    of the client and the server: on a shared machine they say more than the wall clock, and
+    PouchDB's own share bounds what a faster server can gain."""
     seconds, http = summary["seconds"], summary["http_seconds"]
+    cpu = f"; CPU: PouchDB (Node, start-up included) {summary['client_cpu']:.2f} s"
+    if "server_cpu" in summary:
+        cpu += f", server {summary['server_cpu']:.2f} s"
     return Figure(
         summary["docs"] / seconds,
         f"{summary['docs']:,.0f} docs in {seconds:.2f} s; a request in flight "
-        f"{http:.2f} s ({100 * http / seconds:.0f}%), {summary['requests']:,.0f} requests",
+        f"{http:.2f} s ({100 * http / seconds:.0f}%), {summary['requests']:,.0f} requests{cpu}",
     )
 
 

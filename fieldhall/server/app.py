@@ -37,14 +37,15 @@ def _couch(
 
 def create_couch_app(
     settings: Settings, admin: tuple[str, str], *, max_body: int = DEFAULT_MAX_BODY
-) -> Litestar:
+) -> CouchApp:
     """A CouchDB-compatible server at ``/``: admin required for every request.
 
-    ``max_body`` is the largest request body accepted (413 above it).
+    The CouchApp is the whole ASGI app, with no framework in front: it answers every path
+    (CouchDB's JSON errors included) itself, and a replication's hundreds of small requests
+    pay for nothing else. ``max_body`` is the largest request body accepted (413 above it).
     """
     store = open_store(settings, migrate=False)
-    couch = _couch(store, admin, "", max_body)
-    return Litestar(route_handlers=[couch_router("/", couch)], debug=False)
+    return _couch(store, admin, "", max_body)
 
 
 def create_app(

@@ -1,4 +1,6 @@
-"""The CouchDB HTTP surface as one ASGI app, mountable into Litestar at any prefix.
+"""The CouchDB HTTP surface as one ASGI app: served bare by ``fieldhall couch serve`` (no
+framework between the server and the router: replication sends hundreds of small requests),
+mounted into Litestar at ``/sync`` by the hall server.
 
 The path grammar is CouchDB's: segments are split on raw ``/`` and percent-decoded one by one,
 so ``a%2Fb`` is the document ``a/b`` while ``doc/a/b`` is the attachment ``a/b`` of ``doc``;
@@ -77,6 +79,9 @@ class CouchApp:
         self.prefix = prefix.rstrip("/").encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":  # served bare (`fieldhall couch serve`): nothing to run
+            await _lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         request = Request.from_scope(scope, receive, self.prefix, self.settings.max_body)
@@ -238,6 +243,16 @@ class CouchApp:
             expired = b"AuthSession=; Version=1; Path=/; HttpOnly; Max-Age=0"
             return json_response({"ok": True}, 200, [(b"set-cookie", expired)])
         raise MethodNotAllowed("Only DELETE,GET,HEAD,POST allowed")
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 def _is_utf8(segment: str) -> bool:

@@ -78,12 +78,15 @@ async def revs_diff(ctx: Context, request: Request, db: str) -> Response:
     for doc_id, revs in body.items():
         if not isinstance(revs, list) or not all(isinstance(r, str) for r in revs):
             raise BadRequest(f"revs_diff: revisions of {doc_id!r} must be a list of strings")
-    clean = {k: [r for r in v if _is_rev(r)] for k, v in body.items()}
+    clean: dict[str, list[str]] = {}
+    malformed: dict[str, list[str]] = {}
+    for doc_id, revs in body.items():
+        for rev in revs:
+            (clean if _is_rev(rev) else malformed).setdefault(doc_id, []).append(rev)
+        clean.setdefault(doc_id, [])
     answer = await ctx.run(ctx.store.revs_diff, db, clean, ctx.principal)
-    for doc_id, revs in body.items():  # malformed revs are simply missing
-        bad = [r for r in revs if not _is_rev(r)]
-        if bad:
-            answer.setdefault(doc_id, {"missing": []})["missing"].extend(bad)
+    for doc_id, bad in malformed.items():  # malformed revs are simply missing
+        answer.setdefault(doc_id, {"missing": []})["missing"].extend(bad)
     return json_response(answer)
 
 

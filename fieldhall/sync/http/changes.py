@@ -173,16 +173,23 @@ async def _now(ctx: Context, db: str) -> int:
     return info.update_seq
 
 
-async def _pending(ctx: Context, feed: _Feed, rows: list[dict[str, Any]], last: int) -> int:
+def _pending_now(ctx: Context, feed: _Feed, rows: list[dict[str, Any]], last: int) -> int:
     """Changes left after this page; only a full page can leave any (selector feeds scan
     to the end and report 0)."""
     if feed.descending or feed.matcher is not None or feed.limit is None:
         return 0
     if len(rows) < feed.limit:
         return 0
-    return await ctx.run(
-        ctx.store.pending_changes, feed.db, last, principal=ctx.principal, doc_ids=feed.doc_ids
-    )
+    return ctx.store.pending_changes(feed.db, last, principal=ctx.principal, doc_ids=feed.doc_ids)
+
+
+def _normal_now(ctx: Context, feed: _Feed, since: int | None) -> dict[str, Any]:
+    """A ``normal`` feed's whole answer in one worker-thread hop (a replication asks for
+    hundreds of pages): the database checked, the page, what is left after it."""
+    now = ctx.store.info(feed.db, ctx.principal).update_seq  # a missing database: 404
+    rows, last = _rows_now(ctx, feed, now if since is None else since, feed.limit)
+    pending = _pending_now(ctx, feed, rows, last)
+    return {"results": rows, "last_seq": format_seq(last), "pending": pending}
 
 
 async def changes(ctx: Context, request: Request, db: str) -> Response | StreamingResponse:
@@ -191,16 +198,17 @@ async def changes(ctx: Context, request: Request, db: str) -> Response | Streami
         raise BadRequest("Supported `feed` types: normal, continuous, longpoll, eventsource")
     feed = await _params(ctx, request, db)
     since = parse_since(request.query.get("since"))
+    if feed_type == "normal" or (feed_type == "longpoll" and feed.descending):
+        answer = await ctx.run(_normal_now, ctx, feed, since)
+        _heartbeat(request)  # checked as for any feed, after the database's 404
+        request.integer("timeout")
+        return json_response(answer)
     # A missing database is a 404 before any feed starts streaming.
     now = await _now(ctx, db)
     if since is None:
         since = now
     heartbeat = _heartbeat(request)
     timeout_ms = request.integer("timeout", ctx.settings.changes_timeout_ms) or 0
-    if feed_type == "normal" or (feed_type == "longpoll" and feed.descending):
-        rows, last = await _rows(ctx, feed, since, feed.limit)
-        pending = await _pending(ctx, feed, rows, last)
-        return json_response({"results": rows, "last_seq": format_seq(last), "pending": pending})
     if feed_type == "longpoll":
         return StreamingResponse(
             _ending_with_errors(_longpoll(ctx, request, feed, since, heartbeat, timeout_ms)),
