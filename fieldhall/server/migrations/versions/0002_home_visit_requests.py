@@ -28,10 +28,14 @@ def upgrade() -> None:
         sa.Column("linked_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("outcome", sa.String(length=20), nullable=False),
         sa.PrimaryKeyConstraint("case_id"),
+        if_not_exists=True,
     )
     with op.batch_alter_table("hall_visit_case", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_hall_visit_case_request_id"), ["request_id"], unique=False
+            batch_op.f("ix_hall_visit_case_request_id"),
+            ["request_id"],
+            unique=False,
+            if_not_exists=True,
         )
 
     op.create_table(
@@ -46,10 +50,14 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("request_id", "milestone", "step"),
+        if_not_exists=True,
     )
     with op.batch_alter_table("hall_visit_escalation", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_hall_visit_escalation_request_id"), ["request_id"], unique=False
+            batch_op.f("ix_hall_visit_escalation_request_id"),
+            ["request_id"],
+            unique=False,
+            if_not_exists=True,
         )
 
     op.create_table(
@@ -88,21 +96,33 @@ def upgrade() -> None:
         sa.Column("document", sa.Text(), nullable=True),
         sa.Column("deleted", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+        if_not_exists=True,
     )
     with op.batch_alter_table("hall_visit_request", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_hall_visit_request_assigned_agent_id"),
             ["assigned_agent_id"],
             unique=False,
+            if_not_exists=True,
         )
         batch_op.create_index(
-            batch_op.f("ix_hall_visit_request_grid_id"), ["grid_id"], unique=False
+            batch_op.f("ix_hall_visit_request_grid_id"),
+            ["grid_id"],
+            unique=False,
+            if_not_exists=True,
         )
         batch_op.create_index(
-            "ix_hall_visit_request_open_due", ["is_open", "next_due_at"], unique=False
+            "ix_hall_visit_request_open_due",
+            ["is_open", "next_due_at"],
+            unique=False,
+            if_not_exists=True,
         )
-        batch_op.create_index("ix_hall_visit_request_order", ["created_at", "id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_hall_visit_request_state"), ["state"], unique=False)
+        batch_op.create_index(
+            "ix_hall_visit_request_order", ["created_at", "id"], unique=False, if_not_exists=True
+        )
+        batch_op.create_index(
+            batch_op.f("ix_hall_visit_request_state"), ["state"], unique=False, if_not_exists=True
+        )
 
     op.create_table(
         "hall_visit_update",
@@ -117,10 +137,14 @@ def upgrade() -> None:
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("outcome", sa.String(length=20), nullable=False),
         sa.PrimaryKeyConstraint("doc_id"),
+        if_not_exists=True,
     )
     with op.batch_alter_table("hall_visit_update", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_hall_visit_update_request_id"), ["request_id"], unique=False
+            batch_op.f("ix_hall_visit_update_request_id"),
+            ["request_id"],
+            unique=False,
+            if_not_exists=True,
         )
 
     # ### end Alembic commands ###

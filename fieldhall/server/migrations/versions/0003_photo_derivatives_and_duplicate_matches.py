@@ -41,11 +41,18 @@ def upgrade() -> None:
         sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
+        if_not_exists=True,
     )
     with op.batch_alter_table("hall_photo", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_hall_photo_case_id"), ["case_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_hall_photo_sha256"), ["sha256"], unique=False)
-        batch_op.create_index("ix_hall_photo_status_retry", ["status", "retry_at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_hall_photo_case_id"), ["case_id"], unique=False, if_not_exists=True
+        )
+        batch_op.create_index(
+            batch_op.f("ix_hall_photo_sha256"), ["sha256"], unique=False, if_not_exists=True
+        )
+        batch_op.create_index(
+            "ix_hall_photo_status_retry", ["status", "retry_at"], unique=False, if_not_exists=True
+        )
 
     op.create_table(
         "hall_photo_checkpoint",
@@ -53,6 +60,7 @@ def upgrade() -> None:
         sa.Column("material_id", sa.BigInteger(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name"),
+        if_not_exists=True,
     )
     op.create_table(
         "hall_photo_match",
@@ -67,17 +75,29 @@ def upgrade() -> None:
         sa.Column("found_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("photo_id", "other_photo_id"),
+        if_not_exists=True,
     )
     with op.batch_alter_table("hall_photo_match", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_hall_photo_match_case_id"), ["case_id"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_hall_photo_match_other_case_id"), ["other_case_id"], unique=False
+            batch_op.f("ix_hall_photo_match_case_id"), ["case_id"], unique=False, if_not_exists=True
         )
         batch_op.create_index(
-            batch_op.f("ix_hall_photo_match_other_photo_id"), ["other_photo_id"], unique=False
+            batch_op.f("ix_hall_photo_match_other_case_id"),
+            ["other_case_id"],
+            unique=False,
+            if_not_exists=True,
         )
         batch_op.create_index(
-            batch_op.f("ix_hall_photo_match_photo_id"), ["photo_id"], unique=False
+            batch_op.f("ix_hall_photo_match_other_photo_id"),
+            ["other_photo_id"],
+            unique=False,
+            if_not_exists=True,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_hall_photo_match_photo_id"),
+            ["photo_id"],
+            unique=False,
+            if_not_exists=True,
         )
 
     # ### end Alembic commands ###

@@ -39,14 +39,23 @@ def upgrade() -> None:
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("key"),
+        if_not_exists=True,
     )
     with op.batch_alter_table("hall_notification", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_hall_notification_due", ["state", "next_attempt_at"], unique=False
+            "ix_hall_notification_due",
+            ["state", "next_attempt_at"],
+            unique=False,
+            if_not_exists=True,
         )
-        batch_op.create_index(batch_op.f("ix_hall_notification_kind"), ["kind"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_hall_notification_subject_id"), ["subject_id"], unique=False
+            batch_op.f("ix_hall_notification_kind"), ["kind"], unique=False, if_not_exists=True
+        )
+        batch_op.create_index(
+            batch_op.f("ix_hall_notification_subject_id"),
+            ["subject_id"],
+            unique=False,
+            if_not_exists=True,
         )
 
     op.create_table(
@@ -75,15 +84,20 @@ def upgrade() -> None:
         sa.Column("document", sa.Text(), nullable=False),
         sa.Column("published_revision", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+        if_not_exists=True,
     )
     with op.batch_alter_table("hall_station_event", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_hall_station_event_published_revision"),
             ["published_revision"],
             unique=False,
+            if_not_exists=True,
         )
         batch_op.create_index(
-            "ix_hall_station_event_station_start", ["station_id", "starts_at"], unique=False
+            "ix_hall_station_event_station_start",
+            ["station_id", "starts_at"],
+            unique=False,
+            if_not_exists=True,
         )
 
     # ### end Alembic commands ###
