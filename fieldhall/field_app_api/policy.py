@@ -29,11 +29,13 @@ for good. Anything temporary (a busy database) surfaces as a 5xx from the store 
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from fieldhall.schemas.canonical import signed_bytes
 from fieldhall.schemas.chain import ChainEntry as ChainLink
@@ -55,6 +57,14 @@ DEVICE_TYPES = frozenset({"case", "supplement", "delivery", "visit_update"})
 SERVER_TYPES = frozenset({"case_event", "visit_request", "receipt"})
 
 _chain = ChainEntry.__table__  # type: ignore[attr-defined]
+
+# Built once: per-document statements that SQLAlchemy need not rebuild nor look up again.
+_LINKS_AROUND = select(_chain.c.device_seq, _chain.c.hash, _chain.c.prev_hash).where(
+    _chain.c.device_id == bindparam("device"),
+    _chain.c.device_seq.between(bindparam("low"), bindparam("high")),
+)
+_ADD_LINK = insert(_chain)
+_REMEMBERED_HASHES = 10_000
 
 DocumentValidator = Callable[[Mapping[str, Any]], None]
 AttachmentInspector = Callable[[str, str, Mapping[str, Any]], None]
@@ -96,6 +106,16 @@ class FieldPolicy:
         self.validate = validate
         # (doc id, attachment name, stored attachment) -> raise Forbidden("bad_photo: …")
         self.inspect_attachment = inspect_attachment
+        # The signed-bytes hashes of documents just written, for their receipts.
+        self._written: OrderedDict[tuple[str, str, str], str] = OrderedDict()
+        self._written_lock = threading.Lock()
+
+    def signed_hash(self, doc: Mapping[str, Any]) -> str:
+        """``chain_hash`` of a stored device document's signed view, remembered from its
+        write when it was recent (keyed by id, rev and signature, which fix the signed bytes)."""
+        with self._written_lock:
+            known = self._written.pop(_written_key(doc), None)
+        return known if known is not None else chain_hash(_signed_view(doc))
 
     def prepare_write(
         self, principal: Principal, database: str, new_doc: Mapping[str, Any]
@@ -157,15 +177,20 @@ class FieldPolicy:
             else chain_hash(_signed_view(new_doc))
         )
         context.connection.execute(
-            insert(_chain).values(
-                device_id=device.device_id,
-                device_seq=new_doc["device_seq"],
-                doc_id=new_doc["_id"],
-                hash=signed_hash,
-                prev_hash=new_doc.get("prev_hash"),
-                received_at=now(),
-            )
+            _ADD_LINK,
+            {
+                "device_id": device.device_id,
+                "device_seq": new_doc["device_seq"],
+                "doc_id": new_doc["_id"],
+                "hash": signed_hash,
+                "prev_hash": new_doc.get("prev_hash"),
+                "received_at": now(),
+            },
         )
+        with self._written_lock:
+            self._written[_written_key(new_doc)] = signed_hash
+            while len(self._written) > _REMEMBERED_HASHES:
+                self._written.popitem(last=False)
 
     def _check_document(self, principal: Principal, database: str, doc: Mapping[str, Any]) -> str:
         """Steps 1–5; the hash of the document's signed bytes."""
@@ -261,10 +286,7 @@ class FieldPolicy:
         if not isinstance(seq, int) or isinstance(seq, bool):
             raise refuse("schema_invalid", "/device_seq: must be an integer")
         rows = context.connection.execute(
-            select(_chain.c.device_seq, _chain.c.hash, _chain.c.prev_hash).where(
-                _chain.c.device_id == device.device_id,
-                _chain.c.device_seq.in_([seq - 1, seq, seq + 1]),
-            )
+            _LINKS_AROUND, {"device": device.device_id, "low": seq - 1, "high": seq + 1}
         )
         entries = {row.device_seq: ChainLink(row.hash, row.prev_hash) for row in rows}
         verdict = check_chain(entries, _signed_view(doc), own_hash=signed_hash)
@@ -272,6 +294,12 @@ class FieldPolicy:
             raise refuse("chain_fork", verdict.detail)
         if verdict.status is ChainStatus.RETRY_IDENTICAL:
             raise Unchanged()
+
+
+def _written_key(doc: Mapping[str, Any]) -> tuple[str, str, str]:
+    signature = doc.get("signature")
+    sig = signature.get("sig") if isinstance(signature, Mapping) else None
+    return str(doc.get("_id")), str(doc.get("_rev")), str(sig)
 
 
 def _files(doc: Mapping[str, Any]) -> dict[str, tuple[Any, Any, Any]]:

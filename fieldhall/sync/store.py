@@ -678,8 +678,13 @@ class Store:
         *,
         new_edits: bool = True,
         principal: Principal = ADMIN,
+        in_transaction: Callable[[Connection, list[WriteResult]], None] | None = None,
     ) -> list[WriteResult]:
-        """Apply a batch; each document succeeds or fails on its own, in one transaction."""
+        """Apply a batch; each document succeeds or fails on its own, in one transaction.
+
+        ``in_transaction(connection, results)`` runs in that transaction once the batch is
+        applied: the caller's own rows about these documents commit with them, or not at all.
+        """
         self.resolve_attachment_bytes(d for d in docs if isinstance(d, IncomingDoc))
         prepared = self._prepare_writes(name, docs, principal)
         with self.db.write() as conn:
@@ -688,6 +693,8 @@ class Store:
             batch.prefetch(d.doc_id for d in docs if isinstance(d, IncomingDoc))
             results = [batch.apply(doc, ready) for doc, ready in zip(docs, prepared, strict=True)]
             batch.flush()
+            if in_transaction is not None:
+                in_transaction(conn, results)
         if batch.changed:
             self.notifier.notify(name)
             for listener in self.commit_listeners:
