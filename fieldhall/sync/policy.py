@@ -93,13 +93,15 @@ class PreparingWritePolicy(WritePolicy, Protocol):
         thread and outside any lock: the checks that do not depend on stored state. Returns
         their outcome — a refusal too, which ``check_write`` raises in its turn — and
         ``check_write`` finds it as ``context.prepared``. ``new_doc`` has no ``_rev``, and
-        ``_attachments`` lists only the attachments whose bytes came with the write (a stub
-        is resolved in the transaction): whatever differs in the document ``check_write``
-        gets must be checked again there. Must not write anything."""
+        ``_attachments`` lists the attachments whose bytes came with the write and the stubs
+        the store's stub resolver names (in the transaction a stub resolves from the
+        document's ancestors first): whatever differs in the document ``check_write`` gets
+        must be checked again there. Must not write anything."""
 
 
 StubResolver = Callable[[Principal, str, str, IncomingAttachment], StoredAttachment | None]
 """``(principal, doc_id, attachment name, the stub as sent)`` to the attachment the stub
 names, for a stub the document's ancestor revisions do not have; ``None`` leaves CouchDB's
 ``missing_stub``. May raise ``Forbidden`` to refuse the document. Runs inside the write
-transaction (from its own connection): it must not write."""
+transaction (from its own connection), and before it for a preparing policy: it must not
+write."""

@@ -142,31 +142,6 @@ def _atts_from_json(text: str | None) -> dict[str, StoredAttachment]:
     return {name: StoredAttachment.from_json(v) for name, v in orjson.loads(text).items()}
 
 
-def _preview(doc: IncomingDoc) -> dict[str, Any]:
-    """A document as a policy's ``prepare_write`` sees it: no ``_rev`` yet, and only the
-    attachments whose bytes came with it (stubs are resolved inside the transaction)."""
-    view: dict[str, Any] = {"_id": doc.doc_id, **doc.body}
-    if doc.deleted:
-        view["_deleted"] = True
-    sent = {
-        name: att.resolved
-        for name, att in (doc.attachments or {}).items()
-        if att.resolved is not None and not att.stub
-    }
-    if sent:
-        view["_attachments"] = {
-            name: {
-                "content_type": a.content_type,
-                "digest": a.digest,
-                "length": a.length,
-                "stub": True,
-                "sha256": a.sha256,
-            }
-            for name, a in sent.items()
-        }
-    return view
-
-
 def check_db_name(name: str) -> str:
     """CouchDB's rule: a lowercase letter, then lowercase letters, digits and ``_$()+-/``."""
     if (
@@ -713,11 +688,43 @@ class Store:
         if not isinstance(policy, PreparingWritePolicy):
             return [None] * len(docs)
         return [
-            policy.prepare_write(principal, name, _preview(doc))
+            policy.prepare_write(principal, name, self._preview(doc, principal))
             if isinstance(doc, IncomingDoc)
             else None
             for doc in docs
         ]
+
+    def _preview(self, doc: IncomingDoc, principal: Principal) -> dict[str, Any]:
+        """A document as a policy's ``prepare_write`` sees it: no ``_rev`` yet; its attachments
+        whose bytes came with it, and the stubs the stub resolver names (e.g. uploaded bytes).
+        In the transaction a stub resolves from the document's ancestors first: the policy
+        sees what it gets there and checks again whatever differs."""
+        view: dict[str, Any] = {"_id": doc.doc_id, **doc.body}
+        if doc.deleted:
+            view["_deleted"] = True
+        known: dict[str, StoredAttachment] = {}
+        for att_name, att in (doc.attachments or {}).items():
+            if att.resolved is not None and not att.stub:
+                known[att_name] = att.resolved
+            elif att.stub and self.stub_resolver is not None:
+                try:
+                    named = self.stub_resolver(principal, doc.doc_id, att_name, att)
+                except CouchError:
+                    continue  # refused again, in its turn, in the transaction
+                if named is not None:
+                    known[att_name] = named
+        if known:
+            view["_attachments"] = {
+                att_name: {
+                    "content_type": a.content_type,
+                    "digest": a.digest,
+                    "length": a.length,
+                    "stub": True,
+                    "sha256": a.sha256,
+                }
+                for att_name, a in known.items()
+            }
+        return view
 
     # ------------------------------------------------------------------ _local documents
 
