@@ -2,7 +2,7 @@
 plain ``couch serve``, and an agent's first pull of its channel from a large database; printed
 as a markdown table and recorded in ``bench/RESULTS.md``.
 
-    .venv/bin/python bench/field_bench.py [--quick]
+    .venv/bin/python bench/field_bench.py [--quick | --door N]
     fieldhall bench field [--quick]
 
 (a) **Verified ingest.** A ``fieldhall serve`` process (fresh data directory, a staff admin
@@ -31,6 +31,10 @@ target < 1 s), and one ``_changes?limit=100`` page from the start (the median of
 warm-up; target < 50 ms). A single ``_changes?include_docs=true`` for the whole channel (httpx)
 is shown for reference.
 
+``--door N`` times the door alone, in-process: N signed cases as PouchDB sends them, through
+``Store.bulk_docs`` as the device with the hall's write policy and receipts, without HTTP or
+the projector; CPU milliseconds per case and cases/s, printed only.
+
 Wall-clock figures are as the client sees them; the server's CPU seconds (``/proc``) are shown
 too, as they depend less on what else the shared machine runs.
 """
@@ -40,6 +44,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import functools
+import hashlib
 import io
 import json
 import random
@@ -696,17 +701,91 @@ def run_pull(workdir: Path, node: str, sizes: Sizes, notes: list[str]) -> dict[s
         hall.stop()
 
 
+# -- the door alone, in-process ---------------------------------------------------------------
+
+DOOR_BATCH = 100  # as PouchDB's replicator sends them
+
+
+def measure_door(cases: int) -> str:
+    """Verified ingest without HTTP, the event loop or the hall's projector: ``cases`` signed
+    cases, as PouchDB sends them (``new_edits=false``, the PNG inline), parsed as I-JSON and
+    written through ``Store.bulk_docs`` as the enrolled device, in batches of 100, with the
+    hall's full write policy and receipts; this process's CPU seconds per case and the
+    wall-clock rate. Less sensitive to what else the machine runs than (a)."""
+    from fieldhall.field_app_api.devices import authenticate_token
+    from fieldhall.field_app_api.sync_auth import device_principal
+    from fieldhall.server.composition import assemble, ijson_loads
+
+    workdir = Path(tempfile.mkdtemp(prefix="fieldhall-bench-door-"))
+    try:
+        data_dir = workdir / "hall"
+        data_dir.mkdir()
+        add_staff(data_dir)
+        hall = start_hall(data_dir, "hall-door")
+        try:
+            device = enroll(hall, "bench agent", "grid-bench")
+        finally:
+            hall.stop()
+        docs = signed_cases(device, cases, 0)
+        for doc in docs:  # PouchDB sends each with its revision, and new_edits=false
+            rev = "1-" + hashlib.md5(doc["_id"].encode()).hexdigest()
+            doc["_rev"], doc["_revisions"] = rev, {"start": 1, "ids": [rev[2:]]}
+        bodies = [
+            json.dumps(
+                {"docs": docs[i : i + DOOR_BATCH], "new_edits": False}, ensure_ascii=False
+            ).encode()
+            for i in range(0, cases, DOOR_BATCH)
+        ]
+        parts = assemble(Settings.from_env(data_dir=data_dir))
+        with parts.field.read_session() as session:
+            identity = authenticate_token(session, device.state.token)
+        assert identity is not None
+        principal = device_principal(identity)
+        cpu = wall = 0.0
+        for number, body in enumerate(bodies):
+            started, started_cpu = time.perf_counter(), time.process_time()
+            batch = [parse_incoming(d, new_edits=False) for d in ijson_loads(body)["docs"]]
+            results = parts.field.store.bulk_docs(
+                FIELD_DB, batch, new_edits=False, principal=principal
+            )
+            refused = [r.to_json() for r in results if r.error is not None]
+            if refused:
+                raise BenchError(f"refused: {refused[0]}")
+            if number > 0:  # the first batch warms up (the catalog, the schema validators)
+                cpu += time.process_time() - started_cpu
+                wall += time.perf_counter() - started
+        parts.field.store.db.dispose()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    timed = cases - DOOR_BATCH
+    return (
+        f"the door alone, in-process: {timed:,} signed cases after a warm-up batch, in batches "
+        f"of {DOOR_BATCH}, in {wall:.2f} s ({timed / wall:,.0f} cases/s); CPU "
+        f"{1000 * cpu / timed:.2f} ms per case (receipts included; no HTTP, no projector); "
+        f"fieldhall {code_revision()}"
+    )
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--quick", action="store_true",
         help="10x smaller, one round (printed, not recorded in RESULTS.md)",
     )  # fmt: skip
+    parser.add_argument(
+        "--door", type=int, metavar="N",
+        help="only time N signed cases through the door in-process (printed, not recorded)",
+    )  # fmt: skip
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.door:
+        if args.door <= DOOR_BATCH:
+            raise SystemExit(f"--door needs more than {DOOR_BATCH} cases (one batch warms up)")
+        print(measure_door(args.door))
+        return 0
     sizes = QUICK if args.quick else FULL
     node, npm = tool("node"), tool("npm")
     ensure_node_modules(npm)

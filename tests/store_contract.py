@@ -328,3 +328,79 @@ def test_compaction_spares_young_blobs_of_writes_in_flight(store: Store) -> None
     assert store.blobs.exists(pending.sha256)
     assert store.compact("db", grace_seconds=0) == 1
     assert not store.blobs.exists(pending.sha256)
+
+
+class _PreparesFirst:
+    """A PreparingWritePolicy: refuses documents marked ``bad`` before the transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.log: list[tuple[str, str]] = []
+        self.concurrent_write_done = False
+
+    def prepare_write(
+        self, principal: Principal, database: str, new_doc: Mapping[str, Any]
+    ) -> object:
+        if principal.is_admin:
+            return None
+        self.log.append(("prepare", str(new_doc["_id"])))
+        if new_doc["_id"] == "p1":
+            # Another writer commits to the same database meanwhile: no write lock is held yet.
+            other = parse_incoming({"_id": "other", "owner": "admin"}, new_edits=True)
+            writer = threading.Thread(target=self.store.bulk_docs, args=(database, [other]))
+            writer.start()
+            writer.join(20)
+            self.concurrent_write_done = not writer.is_alive()
+        return "refused" if new_doc.get("bad") else f"checked {new_doc['_id']}"
+
+    def check_write(
+        self,
+        principal: Principal,
+        new_doc: Mapping[str, Any],
+        old_doc: Mapping[str, Any] | None,
+        context: WriteContext,
+    ) -> None:
+        if principal.is_admin:
+            return
+        self.log.append(("check", str(context.prepared)))
+        if context.prepared == "refused":
+            raise Forbidden("bad: refused before the transaction")
+
+    def after_write(
+        self, principal: Principal, new_doc: Mapping[str, Any], context: WriteContext
+    ) -> None:
+        pass
+
+
+def test_a_preparing_policy_checks_every_document_before_the_write_transaction(
+    store: Store,
+) -> None:
+    policy = _PreparesFirst(store)
+    store.write_policy = policy
+    store.create_database("db")
+    bob = Principal("bob")
+    results = store.bulk_docs(
+        "db",
+        [
+            parse_incoming({"_id": "p1"}, new_edits=True),
+            parse_incoming({"_id": "p2", "bad": True}, new_edits=True),
+            parse_incoming({"_id": "p3"}, new_edits=True),
+        ],
+        principal=bob,
+    )
+    assert policy.concurrent_write_done
+    assert policy.log == [
+        ("prepare", "p1"),
+        ("prepare", "p2"),
+        ("prepare", "p3"),
+        ("check", "checked p1"),
+        ("check", "refused"),
+        ("check", "checked p3"),
+    ]
+    assert [r.error is None for r in results] == [True, False, True]
+    assert results[1].error is not None and results[1].error.error_name == "forbidden"
+    assert sorted(s.doc_id for s in store.changes("db", since=0, limit=None)[0]) == [
+        "other",
+        "p1",
+        "p3",
+    ]

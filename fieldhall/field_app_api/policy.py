@@ -1,7 +1,9 @@
 """The sync policy of ``/sync/field``: what an enrolled device may write.
 
-Checked at the door, inside the store's write transaction, in this order, so that a refused
-document is refused for the most basic thing wrong with it:
+Checked at the door in this order, so that a refused document is refused for the most basic
+thing wrong with it; steps 1–5 and 7 depend on the document alone and run before the store's
+write transaction (:meth:`FieldPolicy.prepare_write`, outside its lock), steps 6 and 8 against
+the stored state inside it, where the outcomes of the others are raised in their turn:
 
 1. the caller is a device (the hall writes as admin and is trusted) and the database is
    ``field`` (the catalog is read-only);
@@ -26,14 +28,19 @@ for good. Anything temporary (a busy database) surfaces as a 5xx from the store 
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
+from fieldhall.schemas.canonical import signed_bytes
 from fieldhall.schemas.chain import ChainEntry as ChainLink
 from fieldhall.schemas.chain import ChainStatus, chain_hash, check_chain
-from fieldhall.schemas.errors import ContractError, SignatureInvalid
+from fieldhall.schemas.errors import ContractError, IJsonError, SignatureInvalid
 from fieldhall.schemas.keys import b64url_decode
 from fieldhall.schemas.signatures import verify_document
 from fieldhall.sync.errors import Forbidden
@@ -51,6 +58,14 @@ SERVER_TYPES = frozenset({"case_event", "visit_request", "receipt", "station_eve
 
 _chain = ChainEntry.__table__  # type: ignore[attr-defined]
 
+# Built once: per-document statements that SQLAlchemy need not rebuild nor look up again.
+_LINKS_AROUND = select(_chain.c.device_seq, _chain.c.hash, _chain.c.prev_hash).where(
+    _chain.c.device_id == bindparam("device"),
+    _chain.c.device_seq.between(bindparam("low"), bindparam("high")),
+)
+_ADD_LINK = insert(_chain)
+_REMEMBERED_HASHES = 10_000
+
 DocumentValidator = Callable[[Mapping[str, Any]], None]
 AttachmentInspector = Callable[[str, str, Mapping[str, Any]], None]
 
@@ -66,7 +81,23 @@ def _device(principal: Principal) -> DeviceIdentity:
     return identity
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """The outcome of a device document's state-free checks (steps 1–5 and 7), made before
+    the write transaction: the transaction raises the refusals in the order of the steps."""
+
+    refusal: Forbidden | None  # steps 1–5
+    signed_hash: str  # chain_hash of the signed view ("" when refused before it was computed)
+    files: dict[str, tuple[Any, Any, Any]]  # the attachments the verdict below was made for
+    attachment_refusal: Forbidden | None  # step 7
+
+
 class FieldPolicy:
+    """A :class:`~fieldhall.sync.policy.PreparingWritePolicy`: the signature, schema and
+    attachment checks (the inspection of each file's bytes included) run before the store's
+    write transaction; inside it, only what depends on stored state — ownership of an
+    existing document, immutability, the chain — and the outcome of the former is raised."""
+
     def __init__(
         self,
         validate: DocumentValidator,
@@ -75,6 +106,27 @@ class FieldPolicy:
         self.validate = validate
         # (doc id, attachment name, stored attachment) -> raise Forbidden("bad_photo: …")
         self.inspect_attachment = inspect_attachment
+        # The signed-bytes hashes of documents just written, for their receipts.
+        self._written: OrderedDict[tuple[str, str, str], str] = OrderedDict()
+        self._written_lock = threading.Lock()
+
+    def signed_hash(self, doc: Mapping[str, Any]) -> str:
+        """``chain_hash`` of a stored device document's signed view, remembered from its
+        write when it was recent (keyed by id, rev and signature, which fix the signed bytes)."""
+        with self._written_lock:
+            known = self._written.pop(_written_key(doc), None)
+        return known if known is not None else chain_hash(_signed_view(doc))
+
+    def prepare_write(
+        self, principal: Principal, database: str, new_doc: Mapping[str, Any]
+    ) -> _Prepared | None:
+        if principal.is_admin:
+            return None
+        try:
+            signed_hash = self._check_document(principal, database, new_doc)
+        except Forbidden as refusal:
+            return _Prepared(refusal, "", {}, None)
+        return _Prepared(None, signed_hash, _files(new_doc), self._attachment_refusal(new_doc))
 
     def check_write(
         self,
@@ -85,32 +137,32 @@ class FieldPolicy:
     ) -> None:
         if principal.is_admin:
             return
+        prepared = context.prepared
+        if not isinstance(prepared, _Prepared):
+            prepared = self.prepare_write(principal, context.database, new_doc)
+            assert prepared is not None
+        if prepared.refusal is not None:
+            raise prepared.refusal
         device = _device(principal)
         doc_id = str(new_doc.get("_id"))
-        if context.database != FIELD_DB:
-            raise refuse("not_owner", f"/{context.database} is read-only for devices")
-        if new_doc.get("_deleted"):
-            raise refuse("delete_forbidden", "devices cannot delete documents")
-        self._check_signature(device, new_doc)
-        doc_type = new_doc.get("type")
-        if doc_type not in DEVICE_TYPES:
-            kind = "server" if doc_type in SERVER_TYPES else "unknown"
-            raise refuse("unknown_type", f"devices may not write {kind} type {doc_type!r}")
-        try:
-            self.validate(_signed_view(new_doc))
-        except ContractError as exc:
-            raise Forbidden(exc.reason) from exc
-        self._check_owner(device, new_doc)
         if old_doc is not None and not old_doc.get("_deleted"):
             if old_doc.get("agent_id") != device.agent_id:
                 # Another agent's document answers as the store answers for an invisible one.
                 raise refuse("not_owner", f"document {doc_id} belongs to another principal")
-            same_bytes = chain_hash(_signed_view(old_doc)) == chain_hash(_signed_view(new_doc))
+            same_bytes = chain_hash(_signed_view(old_doc)) == prepared.signed_hash
             if same_bytes and _files(old_doc) == _files(new_doc):
                 raise Unchanged()
             raise refuse("immutable", f"{doc_id} is already synced and cannot be changed")
-        self._check_attachments(new_doc)
-        self._check_chain(device, new_doc, context)
+        # The attachments prepared may not be all (a stub resolves only in the transaction).
+        files = _files(new_doc)
+        refusal = (
+            prepared.attachment_refusal
+            if files == prepared.files
+            else self._attachment_refusal(new_doc)
+        )
+        if refusal is not None:
+            raise refusal
+        self._check_chain(device, new_doc, prepared.signed_hash, context)
 
     def after_write(
         self, principal: Principal, new_doc: Mapping[str, Any], context: WriteContext
@@ -118,28 +170,72 @@ class FieldPolicy:
         if principal.is_admin:
             return
         device = _device(principal)
-        context.connection.execute(
-            insert(_chain).values(
-                device_id=device.device_id,
-                device_seq=new_doc["device_seq"],
-                doc_id=new_doc["_id"],
-                hash=chain_hash(_signed_view(new_doc)),
-                prev_hash=new_doc.get("prev_hash"),
-                received_at=now(),
-            )
+        prepared = context.prepared
+        signed_hash = (
+            prepared.signed_hash
+            if isinstance(prepared, _Prepared) and prepared.signed_hash
+            else chain_hash(_signed_view(new_doc))
         )
+        context.connection.execute(
+            _ADD_LINK,
+            {
+                "device_id": device.device_id,
+                "device_seq": new_doc["device_seq"],
+                "doc_id": new_doc["_id"],
+                "hash": signed_hash,
+                "prev_hash": new_doc.get("prev_hash"),
+                "received_at": now(),
+            },
+        )
+        with self._written_lock:
+            self._written[_written_key(new_doc)] = signed_hash
+            while len(self._written) > _REMEMBERED_HASHES:
+                self._written.popitem(last=False)
 
-    def _check_signature(self, device: DeviceIdentity, doc: Mapping[str, Any]) -> None:
-        signature = doc.get("signature")
+    def _check_document(self, principal: Principal, database: str, doc: Mapping[str, Any]) -> str:
+        """Steps 1–5; the hash of the document's signed bytes."""
+        device = _device(principal)
+        if database != FIELD_DB:
+            raise refuse("not_owner", f"/{database} is read-only for devices")
+        if doc.get("_deleted"):
+            raise refuse("delete_forbidden", "devices cannot delete documents")
+        view = _signed_view(doc)
+        signed = self._check_signature(device, view)
+        doc_type = doc.get("type")
+        if doc_type not in DEVICE_TYPES:
+            kind = "server" if doc_type in SERVER_TYPES else "unknown"
+            raise refuse("unknown_type", f"devices may not write {kind} type {doc_type!r}")
+        try:
+            self.validate(view)
+        except ContractError as exc:
+            raise Forbidden(exc.reason) from exc
+        self._check_owner(device, doc)
+        return hashlib.sha256(signed).hexdigest()
+
+    def _attachment_refusal(self, doc: Mapping[str, Any]) -> Forbidden | None:
+        try:
+            self._check_attachments(doc)
+        except Forbidden as refusal:
+            return refusal
+        return None
+
+    def _check_signature(self, device: DeviceIdentity, view: Mapping[str, Any]) -> bytes:
+        """The signed bytes of ``view`` (the document as signed), once they verify."""
+        signature = view.get("signature")
         if not isinstance(signature, Mapping):
             raise refuse("bad_signature", "/signature: missing")
         kid = signature.get("kid")
         if kid != device.device_id:
             raise refuse("kid_mismatch", "/signature/kid: not the authenticated device")
         try:
-            verify_document(_signed_view(doc), b64url_decode(device.public_key))
+            signed = signed_bytes(view)
+        except IJsonError:
+            signed = b""  # verify_document refuses the document and says why
+        try:
+            verify_document(view, b64url_decode(device.public_key), payload=signed or None)
         except SignatureInvalid as exc:
             raise Forbidden(exc.reason) from exc
+        return signed
 
     def _check_owner(self, device: DeviceIdentity, doc: Mapping[str, Any]) -> None:
         expected: dict[str, str | None] = {
@@ -180,23 +276,30 @@ class FieldPolicy:
                 self.inspect_attachment(str(doc.get("_id")), name, att)
 
     def _check_chain(
-        self, device: DeviceIdentity, doc: Mapping[str, Any], context: WriteContext
+        self,
+        device: DeviceIdentity,
+        doc: Mapping[str, Any],
+        signed_hash: str,
+        context: WriteContext,
     ) -> None:
         seq = doc.get("device_seq")
         if not isinstance(seq, int) or isinstance(seq, bool):
             raise refuse("schema_invalid", "/device_seq: must be an integer")
         rows = context.connection.execute(
-            select(_chain.c.device_seq, _chain.c.hash, _chain.c.prev_hash).where(
-                _chain.c.device_id == device.device_id,
-                _chain.c.device_seq.in_([seq - 1, seq, seq + 1]),
-            )
+            _LINKS_AROUND, {"device": device.device_id, "low": seq - 1, "high": seq + 1}
         )
         entries = {row.device_seq: ChainLink(row.hash, row.prev_hash) for row in rows}
-        verdict = check_chain(entries, _signed_view(doc))
+        verdict = check_chain(entries, _signed_view(doc), own_hash=signed_hash)
         if verdict.status is ChainStatus.CHAIN_FORK:
             raise refuse("chain_fork", verdict.detail)
         if verdict.status is ChainStatus.RETRY_IDENTICAL:
             raise Unchanged()
+
+
+def _written_key(doc: Mapping[str, Any]) -> tuple[str, str, str]:
+    signature = doc.get("signature")
+    sig = signature.get("sig") if isinstance(signature, Mapping) else None
+    return str(doc.get("_id")), str(doc.get("_rev")), str(sig)
 
 
 def _files(doc: Mapping[str, Any]) -> dict[str, tuple[Any, Any, Any]]:

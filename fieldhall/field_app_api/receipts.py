@@ -2,9 +2,10 @@
 ``receipt`` in the agent's channel says what arrived — the document's id, rev and the SHA-256
 of its signed bytes, each attachment's SHA-256 — and when the hall received it.
 
-Receipts are written right after the device's write commits (a store commit listener), once
-per document (``field_receipt_issued``); :meth:`ReceiptWriter.catch_up` issues any receipt a
-crash between the two commits left out.
+Receipts are written right after the device's write commits (a store commit listener), all of
+a write's in one transaction with the record that they were issued (``field_receipt_issued``),
+once per document; :meth:`ReceiptWriter.catch_up` issues any receipt a crash between the two
+commits left out.
 """
 
 from __future__ import annotations
@@ -12,25 +13,35 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlmodel import col, select
+from sqlalchemy import insert
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, col, select
 from ulid import ULID
 
 from fieldhall.schemas.chain import chain_hash
 from fieldhall.schemas.signatures import rfc3339_utc, sign_document
 from fieldhall.sync.documents import parse_incoming
 from fieldhall.sync.policy import ADMIN, Principal
+from fieldhall.sync.store import WriteResult
 
 from .clock import now
 from .keys import current_signing_key
-from .policy import DEVICE_TYPES, _signed_view
+from .policy import DEVICE_TYPES, FieldPolicy, _signed_view
 from .service import FIELD_DB, FieldService
-from .tables import ReceiptIssued
+from .tables import ReceiptIssued, ServerKey
 
 __all__ = ["ReceiptWriter", "build_receipt"]
 
+_issued = ReceiptIssued.__table__  # type: ignore[attr-defined]
 
-def build_receipt(doc: Mapping[str, Any], rev: str, received_at: str) -> dict[str, Any]:
-    """The unsigned receipt for a stored device document."""
+
+def build_receipt(
+    doc: Mapping[str, Any], rev: str, received_at: str, signed_hash: str | None = None
+) -> dict[str, Any]:
+    """The unsigned receipt for a stored device document (``signed_hash``: the hash of its
+    signed bytes, when known)."""
+    if signed_hash is None:
+        signed_hash = chain_hash(_signed_view(doc))
     attachments = {name: att.get("sha256") for name, att in (doc.get("_attachments") or {}).items()}
     case_id = doc.get("_id") if doc.get("type") == "case" else doc.get("case_id")
     return {
@@ -40,11 +51,19 @@ def build_receipt(doc: Mapping[str, Any], rev: str, received_at: str) -> dict[st
         "agent_id": doc.get("agent_id"),
         "device_id": doc.get("device_id"),
         "case_id": case_id,
-        "for": {"id": doc["_id"], "rev": rev, "sha256": chain_hash(_signed_view(doc))},
+        "for": {"id": doc["_id"], "rev": rev, "sha256": signed_hash},
         "attachments": attachments,
         "received_at": received_at,
         "created_at": received_at,
     }
+
+
+def _has_signing_key(session: Session) -> bool:
+    """Whether :func:`current_signing_key` would find a key (and so not write one)."""
+    query = select(ServerKey.key_id).where(
+        ServerKey.purpose == "signing", col(ServerKey.valid_until).is_(None)
+    )
+    return session.exec(query).first() is not None
 
 
 class ReceiptWriter:
@@ -60,6 +79,8 @@ class ReceiptWriter:
         if not docs:
             return []
         received_at = rfc3339_utc(now())
+        # Read without the write lock (a busy hall's projector may hold it): the key is made
+        # under the lock only the first time.
         with self.service.read_session() as session:
             done = set(
                 session.exec(
@@ -68,29 +89,43 @@ class ReceiptWriter:
                     )
                 )
             )
+            signing = current_signing_key(session) if _has_signing_key(session) else None
         todo = [d for d in docs if d["_id"] not in done]
         if not todo:
             return []
-        with self.service.session() as session:
-            key_id, key = current_signing_key(session)
+        if signing is None:
+            with self.service.session() as session:
+                signing = current_signing_key(session)
+        key_id, key = signing
+        policy = self.service.store.write_policy
+        hashes = (
+            [policy.signed_hash(doc) for doc in todo]
+            if isinstance(policy, FieldPolicy)
+            else [None] * len(todo)
+        )
         receipts = [
             sign_document(
-                build_receipt(doc, doc["_rev"], received_at), key, f"server:{key_id}", received_at
+                build_receipt(doc, doc["_rev"], received_at, signed_hash),
+                key,
+                f"server:{key_id}",
+                received_at,
             )
-            for doc in todo
+            for doc, signed_hash in zip(todo, hashes, strict=True)
         ]
         incoming = [parse_incoming(r, new_edits=True) for r in receipts]
-        results = self.service.store.bulk_docs(FIELD_DB, incoming, principal=ADMIN)
-        failed = [r for r in results if r.error is not None]
-        if failed:
-            raise RuntimeError(f"receipt write failed: {failed[0].to_json()}")
-        # A crash right here leaves receipts unrecorded: catch_up may then issue a second,
-        # identical acknowledgement, never none.
-        with self.service.session() as session:
-            for doc, receipt in zip(todo, receipts, strict=True):
-                session.add(
-                    ReceiptIssued(doc_id=doc["_id"], receipt_id=receipt["_id"], rev=doc["_rev"])
-                )
+        issued = [
+            {"doc_id": doc["_id"], "receipt_id": receipt["_id"], "rev": doc["_rev"]}
+            for doc, receipt in zip(todo, receipts, strict=True)
+        ]
+
+        def record(connection: Connection, results: list[WriteResult]) -> None:
+            failed = [r for r in results if r.error is not None]
+            if failed:  # nothing of the batch commits
+                raise RuntimeError(f"receipt write failed: {failed[0].to_json()}")
+            connection.execute(insert(_issued), issued)
+
+        # The receipts and the record that they were issued commit together: one write.
+        self.service.store.bulk_docs(FIELD_DB, incoming, principal=ADMIN, in_transaction=record)
         return [r["_id"] for r in receipts]
 
     def catch_up(self) -> int:

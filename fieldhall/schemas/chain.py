@@ -56,7 +56,9 @@ class ChainVerdict:
         return self.status is not ChainStatus.CHAIN_FORK
 
 
-def check_chain(entries: Mapping[int, ChainEntry], doc: Mapping[str, Any]) -> ChainVerdict:
+def check_chain(
+    entries: Mapping[int, ChainEntry], doc: Mapping[str, Any], *, own_hash: str | None = None
+) -> ChainVerdict:
     """Judge a device document against the stored chain of its device.
 
     ``entries`` maps ``device_seq`` to the stored :class:`ChainEntry`; only the entries at
@@ -79,6 +81,7 @@ def check_chain(entries: Mapping[int, ChainEntry], doc: Mapping[str, Any]) -> Ch
     6. **OK** — otherwise: the first document of the device, or a known, matching predecessor.
 
     ``closes_gap`` tells whether a stored successor was waiting for exactly this document.
+    ``own_hash`` is ``chain_hash(doc)`` when the caller has it already.
     """
     seq = doc.get("device_seq")
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
@@ -88,7 +91,7 @@ def check_chain(entries: Mapping[int, ChainEntry], doc: Mapping[str, Any]) -> Ch
         return ChainVerdict(
             ChainStatus.CHAIN_FORK, "prev_hash is null for device_seq 1 and only for it"
         )
-    own = chain_hash(doc)
+    own = chain_hash(doc) if own_hash is None else own_hash
 
     stored = entries.get(seq)
     if stored is not None:

@@ -53,11 +53,16 @@ def sign_document(
     return signed
 
 
-def verify_document(doc: Mapping[str, Any], public_key: Ed25519PublicKey | bytes) -> None:
+def verify_document(
+    doc: Mapping[str, Any],
+    public_key: Ed25519PublicKey | bytes,
+    *,
+    payload: bytes | None = None,
+) -> None:
     """Return if ``doc``'s signature verifies with ``public_key``; else :class:`SignatureInvalid`.
 
     Choosing the key for ``signature.kid`` (and checking that kid is the right principal) is
-    the caller's business.
+    the caller's business. ``payload``: ``signed_bytes(doc)`` when the caller has them already.
     """
     key = public_key if isinstance(public_key, Ed25519PublicKey) else _public(public_key)
     signature = doc.get("signature")
@@ -74,10 +79,11 @@ def verify_document(doc: Mapping[str, Any], public_key: Ed25519PublicKey | bytes
         raise SignatureInvalid(
             f"sig must be unpadded base64url of {SIGNATURE_LENGTH} bytes", pointer="/signature/sig"
         )
-    try:
-        payload = signed_bytes(doc)
-    except IJsonError as exc:
-        raise SignatureInvalid(f"the document is not I-JSON: {exc.detail}") from exc
+    if payload is None:
+        try:
+            payload = signed_bytes(doc)
+        except IJsonError as exc:
+            raise SignatureInvalid(f"the document is not I-JSON: {exc.detail}") from exc
     try:
         key.verify(sig, payload)
     except InvalidSignature as exc:

@@ -4,14 +4,17 @@ A :class:`Principal` is resolved per request by the HTTP layer's authenticator. 
 ``channels`` restrict every read path to documents in those channels (``None``: everything).
 A :class:`WritePolicy` sees each document before it is stored, inside the write transaction,
 and refuses it by raising :class:`~fieldhall.sync.errors.Forbidden` — reported per document
-in ``_bulk_docs`` exactly as CouchDB reports a ``validate_doc_update`` failure.
+in ``_bulk_docs`` exactly as CouchDB reports a ``validate_doc_update`` failure. A policy whose
+checks are costly and do not depend on what is stored (signatures, schemas, the bytes of
+attachments) also implements :class:`PreparingWritePolicy`: those run before the transaction
+begins, outside the database's write lock, and the transaction only consults their outcome.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.engine import Connection
 
@@ -20,6 +23,7 @@ from .documents import IncomingAttachment, StoredAttachment
 __all__ = [
     "ADMIN",
     "ChannelFunction",
+    "PreparingWritePolicy",
     "Principal",
     "StubResolver",
     "Unchanged",
@@ -52,6 +56,8 @@ class WriteContext:
     connection: Connection
     database: str
     new_edits: bool
+    # What PreparingWritePolicy.prepare_write returned for this document (None: not prepared).
+    prepared: object = None
 
 
 class Unchanged(Exception):
@@ -77,8 +83,25 @@ class WritePolicy(Protocol):
         """Called inside the same transaction once ``new_doc`` is going to be stored."""
 
 
+@runtime_checkable
+class PreparingWritePolicy(WritePolicy, Protocol):
+    def prepare_write(
+        self, principal: Principal, database: str, new_doc: Mapping[str, Any]
+    ) -> object:
+        """Called for every document of a write before its transaction begins (the
+        attachment bytes sent inline are in the blob store by then), from the writer's
+        thread and outside any lock: the checks that do not depend on stored state. Returns
+        their outcome — a refusal too, which ``check_write`` raises in its turn — and
+        ``check_write`` finds it as ``context.prepared``. ``new_doc`` has no ``_rev``, and
+        ``_attachments`` lists the attachments whose bytes came with the write and the stubs
+        the store's stub resolver names (in the transaction a stub resolves from the
+        document's ancestors first): whatever differs in the document ``check_write`` gets
+        must be checked again there. Must not write anything."""
+
+
 StubResolver = Callable[[Principal, str, str, IncomingAttachment], StoredAttachment | None]
 """``(principal, doc_id, attachment name, the stub as sent)`` to the attachment the stub
 names, for a stub the document's ancestor revisions do not have; ``None`` leaves CouchDB's
 ``missing_stub``. May raise ``Forbidden`` to refuse the document. Runs inside the write
-transaction (from its own connection): it must not write."""
+transaction (from its own connection), and before it for a preparing policy: it must not
+write."""

@@ -33,6 +33,7 @@ from .errors import BadRequest, Conflict, CouchError, Forbidden, NotFound, Preco
 from .policy import (
     ADMIN,
     ChannelFunction,
+    PreparingWritePolicy,
     Principal,
     StubResolver,
     Unchanged,
@@ -628,19 +629,20 @@ class Store:
     # ------------------------------------------------------------------ writes
 
     def resolve_attachment_bytes(self, docs: Iterable[IncomingDoc]) -> None:
-        """Write inline attachment bytes to the blob store (durably) before the transaction."""
-        for doc in docs:
-            for att in (doc.attachments or {}).values():
-                if att.data is not None and att.resolved is None:
-                    info = self.blobs.put(att.data)
-                    att.resolved = StoredAttachment(
-                        att.content_type,
-                        info.length,
-                        info.md5_digest,
-                        info.sha256,
-                        revpos=att.revpos or 0,
-                    )
-                    att.data = None
+        """Write inline attachment bytes to the blob store (durably) before the transaction,
+        all of a batch's together (their fsyncs are shared)."""
+        inline = [
+            att
+            for doc in docs
+            for att in (doc.attachments or {}).values()
+            if att.data is not None and att.resolved is None
+        ]
+        infos = self.blobs.put_many([att.data for att in inline if att.data is not None])
+        for att, info in zip(inline, infos, strict=True):
+            att.resolved = StoredAttachment(
+                att.content_type, info.length, info.md5_digest, info.sha256, revpos=att.revpos or 0
+            )
+            att.data = None
 
     def bulk_docs(
         self,
@@ -649,15 +651,23 @@ class Store:
         *,
         new_edits: bool = True,
         principal: Principal = ADMIN,
+        in_transaction: Callable[[Connection, list[WriteResult]], None] | None = None,
     ) -> list[WriteResult]:
-        """Apply a batch; each document succeeds or fails on its own, in one transaction."""
+        """Apply a batch; each document succeeds or fails on its own, in one transaction.
+
+        ``in_transaction(connection, results)`` runs in that transaction once the batch is
+        applied: the caller's own rows about these documents commit with them, or not at all.
+        """
         self.resolve_attachment_bytes(d for d in docs if isinstance(d, IncomingDoc))
+        prepared = self._prepare_writes(name, docs, principal)
         with self.db.write() as conn:
             db_row = self._db_row(conn, name, lock=True)
             batch = _Batch(self, conn, db_row, principal, new_edits)
             batch.prefetch(d.doc_id for d in docs if isinstance(d, IncomingDoc))
-            results = [batch.apply(doc) for doc in docs]
+            results = [batch.apply(doc, ready) for doc, ready in zip(docs, prepared, strict=True)]
             batch.flush()
+            if in_transaction is not None:
+                in_transaction(conn, results)
         if batch.changed:
             self.notifier.notify(name)
             for listener in self.commit_listeners:
@@ -667,6 +677,52 @@ class Store:
                     # The write is committed and acknowledged; a listener catches up later.
                     log.exception("commit listener %r failed on %s", listener, name)
         return results
+
+    def _prepare_writes(
+        self, name: str, docs: Sequence[IncomingDoc | CouchError], principal: Principal
+    ) -> list[object]:
+        """The policy's state-free checks of every document, before the write lock is taken."""
+        policy = self.write_policy
+        if not isinstance(policy, PreparingWritePolicy):
+            return [None] * len(docs)
+        return [
+            policy.prepare_write(principal, name, self._preview(doc, principal))
+            if isinstance(doc, IncomingDoc)
+            else None
+            for doc in docs
+        ]
+
+    def _preview(self, doc: IncomingDoc, principal: Principal) -> dict[str, Any]:
+        """A document as a policy's ``prepare_write`` sees it: no ``_rev`` yet; its attachments
+        whose bytes came with it, and the stubs the stub resolver names (e.g. uploaded bytes).
+        In the transaction a stub resolves from the document's ancestors first: the policy
+        sees what it gets there and checks again whatever differs."""
+        view: dict[str, Any] = {"_id": doc.doc_id, **doc.body}
+        if doc.deleted:
+            view["_deleted"] = True
+        known: dict[str, StoredAttachment] = {}
+        for att_name, att in (doc.attachments or {}).items():
+            if att.resolved is not None and not att.stub:
+                known[att_name] = att.resolved
+            elif att.stub and self.stub_resolver is not None:
+                try:
+                    named = self.stub_resolver(principal, doc.doc_id, att_name, att)
+                except CouchError:
+                    continue  # refused again, in its turn, in the transaction
+                if named is not None:
+                    known[att_name] = named
+        if known:
+            view["_attachments"] = {
+                att_name: {
+                    "content_type": a.content_type,
+                    "digest": a.digest,
+                    "length": a.length,
+                    "stub": True,
+                    "sha256": a.sha256,
+                }
+                for att_name, a in known.items()
+            }
+        return view
 
     # ------------------------------------------------------------------ _local documents
 
@@ -852,11 +908,11 @@ class _Batch:
         self.changed: list[str] = []
         self.stored_docs: list[dict[str, Any]] = []
 
-    def apply(self, doc: IncomingDoc | CouchError) -> WriteResult:
+    def apply(self, doc: IncomingDoc | CouchError, prepared: object = None) -> WriteResult:
         if isinstance(doc, CouchError):
             return WriteResult(getattr(doc, "doc_id", "") or "", error=doc)
         try:
-            return self._apply(doc)
+            return self._apply(doc, prepared)
         except CouchError as exc:
             return WriteResult(doc.doc_id, error=exc)
 
@@ -885,7 +941,7 @@ class _Batch:
             return self.new_revisions[key]
         return self.store._load_revisions(self.conn, self.db_id, [key]).get(key)
 
-    def _apply(self, doc: IncomingDoc) -> WriteResult:
+    def _apply(self, doc: IncomingDoc, prepared: object) -> WriteResult:
         entry = self._pending_for(doc.doc_id)
         tree = entry.tree
         conflict: Conflict | None = None
@@ -917,7 +973,7 @@ class _Batch:
             rev, path = doc.path[0], doc.path
         full_doc = self._full_doc(doc, rev, atts)
         policy = self.store.write_policy
-        context = WriteContext(self.conn, self.db_row.name, self.new_edits)
+        context = WriteContext(self.conn, self.db_row.name, self.new_edits, prepared)
         if policy is not None:
             # The policy judges first, so a refused document is refused for what it is
             # (e.g. a forged signature), whatever the state of the tree.

@@ -11,7 +11,7 @@ import pytest
 from fieldhall.field_app_api.client import DeviceClient, Material
 from fieldhall.field_app_api.uploads import sha256_digest
 from tests.faultproxy import FaultProxy
-from tests.field_fixtures import Hall, senior_card_case
+from tests.field_fixtures import CATALOG_VERSION, Hall, jpeg, png, senior_card_case
 
 from .conftest import blob_bytes
 from .support import (
@@ -116,3 +116,32 @@ def test_stub_with_unknown_or_malformed_digest_is_attachment_mismatch(
     doc["_attachments"][first]["digest"] = "sha256-not base64!"
     [result] = bob.push([doc])
     assert result.get("error") == "forbidden" and "attachment_mismatch" in result["reason"]
+
+
+def test_uploaded_bytes_are_inspected_at_the_door_like_inline_ones(
+    hall: Hall, bob: DeviceClient
+) -> None:
+    truncated = jpeg(80, (320, 240))[:-400]
+    case, files = bob.case(
+        "senior_citizen_card",
+        CATALOG_VERSION,
+        applicant={
+            "name": "张桂兰",
+            "id_number": "610902194501010023",
+            "phone": "13800000000",
+            "address": "汉滨区新城街道南环社区3号楼",
+        },
+        form={
+            "birth_date": "1945-01-01",
+            "household_type": "本地户籍",
+            "residence_address": "汉滨区新城街道南环社区3号楼2单元",
+        },
+        materials=[Material("id_front_80.jpg", truncated, "image/jpeg", "id_card")],
+        consent=Material("consent_80.png", png(80), "image/png", "consent_signature"),
+        location={"lat": 32.68, "lon": 109.03, "accuracy_m": 15},
+    )
+    for material in files:
+        upload_with_tuspy(hall.url + "/api/v1/uploads", device_token(bob), material.data)
+    [result] = bob.push([with_stubs(case, files)])
+    assert result.get("error") == "forbidden", result
+    assert str(result["reason"]).startswith("bad_photo: id_front_80.jpg: truncated JPEG"), result
