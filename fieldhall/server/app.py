@@ -18,6 +18,7 @@ from .composition import assemble
 from .hall.http import hall_api_router, hall_error_handlers
 from .hall.metrics import HallMetrics
 from .hall.projector import unpublished_events
+from .hall.visits.figures import visit_operations
 from .receipt_pages import ReceiptPagesController
 from .settings import Settings
 from .stores import open_store
@@ -57,16 +58,21 @@ def create_app(
     ``app.state.hall.photos.run_pending()``, ``app.state.hall.visits.sweep(now)``).
     """
     parts = assemble(settings)
-    hall_metrics = HallMetrics(parts.projector)
+    hall_metrics = HallMetrics(parts.projector, parts.visit_sweeper)
     parts.field.store.commit_listeners.append(hall_metrics.on_commit)
 
     @get("/health", sync_to_thread=True)
     def health() -> dict[str, Any]:
+        at = parts.visits.clock()
+        with parts.field.read_session() as session:
+            visits = visit_operations(session, at).to_json()
+        visits["sweeper"] = parts.visit_sweeper.health()
         return {
             "status": "ok",
             "projector": parts.projector.lag().to_json(),
             "unpublished_events": unpublished_events(parts.field),
             "photos": parts.photos.backlog().to_json(),
+            "visits": visits,
         }
 
     @get("/metrics", sync_to_thread=True)
