@@ -155,16 +155,25 @@ def test_visit_requests_in_every_state_one_escalated_one_with_its_case(demo: See
     # The pending one: the window was phoned about its lapsed dispatch timer.
     (pending,) = [v for v in listed if v["state"] == "pending"]
     assert pending["escalation_step"] >= 1 and pending["grid_id"] is None
-    # Done with a case filed on the visit: linked both ways.
-    with_case = [
-        d
-        for d in (
-            demo.get("clerk", f"/api/v1/visit-requests/{v['id']}").json()
-            for v in listed
-            if v["state"] == "done"
-        )
-        if d["cases"]
+    done = [
+        demo.get("clerk", f"/api/v1/visit-requests/{v['id']}").json()
+        for v in listed
+        if v["state"] == "done"
     ]
+    # One was dispatched and taken late: the window, then the grid, were phoned.
+    (late,) = [d for d in done if any(e["kind"] == "escalation" for e in d["timeline"])]
+    assert [
+        (e["milestone"], e["step"], e["addressee"])
+        for e in late["timeline"]
+        if e["kind"] == "escalation"
+    ] == [("dispatched", 1, "clerk"), ("taken", 1, "grid")]
+    assert {t["milestone"]: t["met"] for t in late["timers"]} == {
+        "dispatched": False,
+        "taken": False,
+        "closed": True,
+    }
+    # Done with a case filed on the visit: linked both ways.
+    with_case = [d for d in done if d["cases"]]
     assert len(with_case) == 1
     (link,) = with_case[0]["cases"]
     assert link["outcome"] == "linked"

@@ -77,11 +77,12 @@ VISITS: tuple[tuple[Any, ...], ...] = (
         "老人住院，医保待遇中断，家属请求加急上门", "done", 3, 200,
         ((2, "create"), (80, "on_site", "已到医院病房"), (180, "done", "医保参保已代办")),
     ),
-    # Taken late: the sweep phoned the grid (电话提醒) before anyone took it.
+    # Dispatched and taken late: the sweep phoned the window (dispatch, 电话提醒), then the
+    # grid (take) before anyone took it.
     (
-        "zhang-wei", "hotline", "simple", "grid", "senior_bus_card", "12345-0207",
+        "zhang-wei", "hotline", "simple", None, "senior_bus_card", "12345-0207",
         "老人腿脚不便，咨询办理老年公交卡", "done", 6, 100,
-        ((2, "create"), (40, "sweep"), (55, "taken"), (120, "on_site"),
+        ((2, "create"), (8, "dispatch"), (40, "sweep"), (55, "taken"), (120, "on_site"),
          (200, "done", "已告知办理流程并代为预约")),
     ),
     # Nobody home: open for the window to reassign or cancel.
