@@ -24,6 +24,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from fieldhall.field_app_api.client import DeviceClient
+from fieldhall.server.hall.visits import HallVisitRequest
+from fieldhall.server.hall.visits.figures import visit_warnings
 from tests.hall.support import (
     LocalHall,
     create_visit,
@@ -260,3 +262,33 @@ def test_the_summary_reports_sources_and_on_time_rates(hall: LocalHall) -> None:
     since = (board.sweep_at - timedelta(minutes=5)).isoformat()
     recent = hall.staff("sam").get("/api/v1/reports/summary", since=since).json()["visits"]
     assert recent["requests"] == 1 and recent["by_state"] == {"dispatched": 1}
+
+
+def test_the_closing_timer_in_working_days_warns_like_a_case_clock(hall: LocalHall) -> None:
+    """A simple ticket's 5 working days to close warn on the last day, as a case's clock
+    does, and climb the ladder by working days past due."""
+    bob = hall.hall.enroll("王建国", "grid-a")
+    request_id = called(hall, 1, assigned_agent_id=bob.state.agent_id)
+    push(hall, bob, visit_update(bob, request_id, "taken"))
+    parts = hall.parts
+    with parts.field.read_session() as session:
+        request = session.get(HallVisitRequest, request_id)
+        assert request is not None
+        close_by = request.close_by.replace(tzinfo=UTC)
+
+        def read(at: datetime) -> list[tuple[str, str, int]]:
+            found = visit_warnings(session, parts.visits.calendar, at)
+            return [
+                (w["status"], w["milestone"], w["escalation"]["step"])
+                for w in found
+                if w["visit_request"]["id"] == request_id
+            ]
+
+        assert read(datetime.now(UTC)) == []  # 5 working days left
+        assert read(close_by - timedelta(hours=1)) == [("warning", "closed", 0)]
+        assert read(close_by + timedelta(minutes=1)) == [("overdue", "closed", 1)]
+        # Two full working days later (a weekend between does not count): a written notice.
+        later = close_by + timedelta(days=2)
+        while parts.visits.calendar.working_days_between(close_by.date(), later.date()) < 3:
+            later += timedelta(days=1)
+        assert read(later)[0][2] >= 2
