@@ -47,7 +47,7 @@ from .tables import ChainEntry
 __all__ = ["DEVICE_TYPES", "FieldPolicy", "refuse"]
 
 DEVICE_TYPES = frozenset({"case", "supplement", "delivery", "visit_update"})
-SERVER_TYPES = frozenset({"case_event", "visit_request", "receipt"})
+SERVER_TYPES = frozenset({"case_event", "visit_request", "receipt", "station_event"})
 
 _chain = ChainEntry.__table__  # type: ignore[attr-defined]
 

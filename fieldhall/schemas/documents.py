@@ -30,6 +30,11 @@ from fieldhall.schemas.errors import UnknownType
 from fieldhall.schemas.formats import DATE_PATTERN, DATE_TIME_PATTERN, UTC_DATE_TIME_PATTERN
 from fieldhall.schemas.ijson import MAX_SAFE_INTEGER
 from fieldhall.schemas.sealing import SEAL_ALG
+from fieldhall.schemas.station_event import (
+    STATION_EVENT_MEMBERS,
+    STATION_EVENT_REQUIRED,
+    STATION_EVENT_RULES,
+)
 
 __all__ = [
     "CONTRACT_VERSION",
@@ -45,7 +50,7 @@ __all__ = [
 
 CONTRACT_VERSION = 1
 DEVICE_TYPES = ("case", "supplement", "delivery", "visit_update")
-SERVER_TYPES = ("case_event", "visit_request", "receipt")
+SERVER_TYPES = ("case_event", "visit_request", "receipt", "station_event")
 DOCUMENT_TYPES = DEVICE_TYPES + SERVER_TYPES
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -492,5 +497,15 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
         },
         ["agent_id", "device_id", "case_id", "for", "attachments", "received_at"],
         device=False,
+    ),
+    "station_event": _document(
+        "station_event",
+        "A mobile service station's event (流动服务站): place, time, departments present, "
+        "matters offered, staff and devices; published in the station's channel and revised "
+        "in place (revision) when the hall changes or cancels it.",
+        STATION_EVENT_MEMBERS,
+        STATION_EVENT_REQUIRED,
+        device=False,
+        rules=STATION_EVENT_RULES,
     ),
 }

@@ -17,7 +17,9 @@ from fieldhall.sync.store import Store
 from .composition import assemble
 from .hall.http import hall_api_router, hall_error_handlers
 from .hall.metrics import HallMetrics
+from .hall.notifications import undelivered_notifications
 from .hall.projector import unpublished_events
+from .hall.stations import unpublished_station_events
 from .hall.visits.figures import visit_operations
 from .receipt_pages import ReceiptPagesController
 from .settings import Settings
@@ -52,10 +54,12 @@ def create_app(
     """The hall server: ``/api/v1`` (OpenAPI at ``/schema``), ``/sync/field``,
     ``/sync/catalog``, ``/health``, ``/metrics``, and the staff's web UI at ``/hall/``.
 
-    The projector, the photo worker and the visit requests' escalation sweep run in the
-    background from startup to shutdown; ``projector=False`` leaves them to the caller
-    (``app.state.hall.projector.project_pending()``, then
-    ``app.state.hall.photos.run_pending()``, ``app.state.hall.visits.sweep(now)``).
+    The projector, the photo worker, the visit requests' escalation sweep and the
+    notification dispatcher (which also publishes station events and sweeps the clocks'
+    warnings) run in the background from startup to shutdown; ``projector=False`` leaves them
+    to the caller (``app.state.hall.projector.project_pending()``, then
+    ``app.state.hall.photos.run_pending()``, ``app.state.hall.visits.sweep(now)``,
+    ``app.state.hall.notifications.deliver_pending()``).
     """
     parts = assemble(settings)
     hall_metrics = HallMetrics(parts.projector, parts.visit_sweeper)
@@ -72,6 +76,8 @@ def create_app(
             "projector": parts.projector.lag().to_json(),
             "unpublished_events": unpublished_events(parts.field),
             "photos": parts.photos.backlog().to_json(),
+            "unpublished_station_events": unpublished_station_events(parts.field),
+            "notifications": undelivered_notifications(parts.field),
             "visits": visits,
         }
 
@@ -85,8 +91,10 @@ def create_app(
             parts.projector.start()
             parts.visit_sweeper.start()
             parts.photos.start()
+            parts.notifications.start()
 
     def stop_projector() -> None:
+        parts.notifications.stop()
         parts.photos.stop()
         parts.visit_sweeper.stop()
         parts.projector.stop()

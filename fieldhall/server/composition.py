@@ -1,8 +1,9 @@
 """Assembling the hall server's parts on one database: the sync store with the field
 channels, policy and receipts, the field service, the ``/sync`` CouchDB surface, and the
-hall: the case workflow, the projector, the photo worker that follows it and the home-visit
-requests with their escalation sweep (started by ``create_app``). The tables of every layer
-come from the migrations ``open_store`` runs."""
+hall: the case workflow, the projector, the photo worker that follows it, the home-visit
+requests with their escalation sweep, the station events and the notification dispatcher
+(the workers are started by ``create_app``). The tables of every layer come from the
+migrations ``open_store`` runs."""
 
 from __future__ import annotations
 
@@ -25,8 +26,17 @@ from fieldhall.sync.http import CouchApp, ServerSettings
 from fieldhall.sync.store import Store
 
 from .hall.audit import ensure_audit_tables
+from .hall.notifications import (
+    Backoff,
+    Chore,
+    NotificationDispatcher,
+    build_notifier,
+    notify_visit_escalation,
+    sweep_clock_warnings,
+)
 from .hall.projector import Projector
 from .hall.search import ensure_search_index
+from .hall.stations import StationEvents
 from .hall.visits import VisitService, VisitSweeper
 from .hall.workflow import Workflow
 from .photos.material_photos import MaterialPhotos
@@ -35,6 +45,10 @@ from .settings import Settings
 from .stores import open_store
 
 __all__ = ["HallParts", "assemble"]
+
+# Warnings are about working days; a minute late is on time, and the sweep reads only the
+# cases near a deadline.
+WARNING_SWEEP_SECONDS = 60.0
 
 
 @dataclass
@@ -48,6 +62,8 @@ class HallParts:
     visits: VisitService
     visit_sweeper: VisitSweeper
     photos: MaterialPhotos
+    stations: StationEvents
+    notifications: NotificationDispatcher
 
 
 def ijson_loads(data: bytes) -> Any:
@@ -103,6 +119,31 @@ def assemble(settings: Settings) -> HallParts:
     projector = Projector(field, workflow)
     visits = VisitService(field, calendar=workflow.calendar)
     photos = MaterialPhotos(field, DerivativeStore(settings.data_dir / "derivatives"))
+    visits.escalation_listeners.append(notify_visit_escalation)
+    stations = StationEvents(field)
+    notifications = NotificationDispatcher(
+        field,
+        build_notifier(settings),
+        backoff=Backoff(max_attempts=settings.webhook_max_attempts),
+        chores=[
+            Chore("station events", 5.0, stations.publish),
+            Chore(
+                "clock warnings",
+                WARNING_SWEEP_SECONDS,
+                lambda: sweep_clock_warnings(field, workflow.calendar, workflow.clock()),
+            ),
+        ],
+    )
     return HallParts(
-        field, sync, receipts, uploads, workflow, projector, visits, VisitSweeper(visits), photos
+        field,
+        sync,
+        receipts,
+        uploads,
+        workflow,
+        projector,
+        visits,
+        VisitSweeper(visits),
+        photos,
+        stations,
+        notifications,
     )

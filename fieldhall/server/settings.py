@@ -17,6 +17,11 @@ class Settings:
     port: int = 8000
     sqlite_synchronous: str = "FULL"
     blob_grace_seconds: float = 3600.0
+    # Notifications go to the log unless a webhook is configured (hall.notifications.config).
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_timeout: float = 5.0
+    webhook_max_attempts: int = 8
 
     @classmethod
     def from_env(
@@ -40,6 +45,10 @@ class Settings:
             port=port or int(os.environ.get("FIELDHALL_PORT", "8000")),
             sqlite_synchronous=os.environ.get("FIELDHALL_SQLITE_SYNCHRONOUS", "FULL"),
             blob_grace_seconds=float(os.environ.get("FIELDHALL_BLOB_GRACE_SECONDS", "3600")),
+            webhook_url=os.environ.get("FIELDHALL_WEBHOOK_URL") or None,
+            webhook_secret=os.environ.get("FIELDHALL_WEBHOOK_SECRET") or None,
+            webhook_timeout=float(os.environ.get("FIELDHALL_WEBHOOK_TIMEOUT", "5")),
+            webhook_max_attempts=int(os.environ.get("FIELDHALL_WEBHOOK_MAX_ATTEMPTS", "8")),
         )
 
     @property

@@ -390,11 +390,12 @@ def test_every_document_type_has_a_self_contained_schema(hall: FieldHall, doc_ty
     assert schema["properties"]["type"] == {"const": doc_type}
 
 
-def test_the_schemas_are_the_seven_types_and_a_case_validates(
+def test_the_schemas_are_the_eight_types_and_a_case_validates(
     hall: FieldHall, bob: DeviceClient
 ) -> None:
     assert set(DOCUMENT_TYPES) == {
         "case", "supplement", "delivery", "visit_update", "case_event", "visit_request", "receipt",
+        "station_event",
     }  # fmt: skip
     unknown = httpx.get(hall.url + "/api/v1/schemas/banana", timeout=30.0)
     assert unknown.status_code == 404 and unknown.json()["error"] == "schema.not_found"

@@ -15,6 +15,10 @@ working view of it and the hall's own decisions:
 * ``hall_complaint`` — complaint escalations (办不成事) and their own clock;
 * ``hall_idempotency`` — staff actions by ``Idempotency-Key``, with the reply they got;
 * ``hall_projector_checkpoint`` — the projector's position in the changes feed;
+* ``hall_station_event`` — mobile service station events (流动服务站) and the signed
+  ``station_event`` each revision publishes (outbox: ``published_revision``);
+* ``hall_notification`` — warnings and decisions raised for the notifier, with their
+  delivery state (the notifier's outbox);
 * the home-visit tables ``hall_visit_*``, in :mod:`.visits.tables`.
 
 Every instant is stored as an aware UTC timestamp (SQLite gives them back naive:
@@ -41,6 +45,8 @@ __all__ = [
     "HallIdempotency",
     "HallItem",
     "HallMaterial",
+    "HallNotification",
+    "HallStationEvent",
     "HallStepDecision",
     "HallSupplement",
     "HallSuspension",
@@ -295,6 +301,61 @@ class ProjectorCheckpoint(SQLModel, table=True):
     updated_at: datetime = _instant(nullable=False)
 
 
+class HallStationEvent(SQLModel, table=True):
+    """A mobile service station's event; ``document`` is the signed ``station_event`` of the
+    current ``revision``, written into ``/sync/field`` once ``published_revision`` catches up."""
+
+    __tablename__ = "hall_station_event"
+    __table_args__ = (Index("ix_hall_station_event_station_start", "station_id", "starts_at"),)
+    id: str = Field(primary_key=True, max_length=200)  # station_event:<ULID>
+    station_id: str = Field(max_length=64)
+    revision: int = 1
+    status: str = Field(max_length=16)  # scheduled | cancelled
+    title: str = Field(max_length=200)
+    place_name: str = Field(max_length=200)
+    place_address: str = Field(max_length=500)
+    location: str | None = _text()  # JSON {"lat", "lon", "accuracy_m"}
+    starts_at: datetime = _instant(nullable=False)
+    ends_at: datetime = _instant(nullable=False)
+    catalog_version: str = Field(max_length=32)
+    departments: str = _text(nullable=False)  # JSON list of department ids
+    matters: str = _text(nullable=False)  # JSON list of matter ids
+    staff: str = _text(nullable=False)  # JSON list of {"agent_id", "name"}
+    devices: str = _text(nullable=False)  # JSON list of device ids
+    note: str | None = _text()
+    cancel_reason: str | None = _text()
+    created_by: str = Field(max_length=100)
+    created_at: datetime = _instant(nullable=False)
+    updated_by: str = Field(max_length=100)
+    updated_at: datetime = _instant(nullable=False)
+    document: str = _text(nullable=False)  # the signed station_event, JSON
+    published_revision: int = Field(default=0, index=True)
+
+
+class HallNotification(SQLModel, table=True):
+    """A warning or decision raised for the notifier, and how its delivery went."""
+
+    __tablename__ = "hall_notification"
+    __table_args__ = (Index("ix_hall_notification_due", "state", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    # Raised once per key (a clock's warning, a transition's decision): a retried or repeated
+    # raise is a no-op.
+    key: str | None = Field(default=None, max_length=300, unique=True)
+    kind: str = Field(max_length=40, index=True)  # decision | warning | overdue | …
+    subject_type: str = Field(max_length=40)
+    subject_id: str = Field(max_length=200, index=True)
+    payload: str = _text(nullable=False)  # JSON
+    created_at: datetime = _instant(nullable=False)
+    state: str = Field(max_length=16)  # pending | delivered | failed
+    notifier: str | None = Field(default=None, max_length=32)  # log | webhook
+    attempts: int = 0
+    next_attempt_at: datetime | None = _instant()
+    claimed_until: datetime | None = _instant()  # a worker is delivering it until then
+    last_error: str | None = _text()
+    last_status: int | None = None  # the webhook's last HTTP status
+    delivered_at: datetime | None = _instant()
+
+
 HALL_TABLES = (
     HallDocument,
     HallCase,
@@ -309,6 +370,8 @@ HALL_TABLES = (
     HallComplaint,
     HallIdempotency,
     ProjectorCheckpoint,
+    HallStationEvent,
+    HallNotification,
 )
 
 

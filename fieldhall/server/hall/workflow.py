@@ -60,6 +60,7 @@ from .context import Tx, Who
 from .errors import BadRequest, Conflict, Forbidden, NotFound
 from .events import EventSigner, build_case_event, new_event_id, publish_events
 from .machine import FINAL_STATES, TRANSITIONS, State, roles_for, sources_of
+from .notifications.records import raise_decision
 from .tables import (
     HallCase,
     HallDelivery,
@@ -304,6 +305,7 @@ class Workflow:
                 }
             ),
         )
+        raise_decision(tx, case, row)  # a decision's notification, in this transaction
         return row
 
     # ------------------------------------------------------------------ device documents

@@ -349,11 +349,35 @@ def unsigned(doc_type: str) -> dict[str, Any]:
                 "received_at": "2026-03-02T02:16:03.120Z",
             }
         )
+    elif doc_type == "station_event":
+        server.update(
+            {
+                "station_id": "station-wuyue",
+                "channel": "station:station-wuyue",
+                "revision": 2,
+                "status": "scheduled",
+                "title": "政务服务进商圈",
+                "place": {
+                    "name": "吾悦广场一楼中庭",
+                    "address": "安康市汉滨区吾悦广场购物中心一楼",
+                    "location": {"lat": 32.69, "lon": 109.02},
+                },
+                "starts_at": "2026-08-23T01:00:00Z",
+                "ends_at": "2026-08-23T09:00:00Z",
+                "catalog_version": CATALOG,
+                "departments": ["market_regulation", "housing_fund_center"],
+                "matters": ["enterprise_establishment", "housing_fund_withdrawal"],
+                "staff": [{"agent_id": "agent-zhou", "name": "周站长"}],
+                "devices": ["device-zhou"],
+                "note": None,
+                "updated_at": "2026-08-20T02:00:00Z",
+            }
+        )
     return server
 
 
 def signed(doc_type: str) -> dict[str, Any]:
     doc = unsigned(doc_type)
-    if doc_type in ("case_event", "visit_request", "receipt"):
+    if doc_type in ("case_event", "visit_request", "receipt", "station_event"):
         return sign_document(doc, SERVER_KEY, SERVER_KID, SIGNED_AT)
     return sign_document(doc, BOB_KEY, "device-bob", SIGNED_AT)

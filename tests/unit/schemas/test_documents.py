@@ -39,6 +39,22 @@ REQUIRED = {
     "case_event": {"agent_id", "case_id", "event", "by_role", "at"},
     "visit_request": {"request_id", "source", "urgency", "resident", "deadlines", "grid_id"},
     "receipt": {"agent_id", "device_id", "case_id", "for", "attachments", "received_at"},
+    "station_event": {
+        "station_id",
+        "channel",
+        "revision",
+        "status",
+        "title",
+        "place",
+        "starts_at",
+        "ends_at",
+        "catalog_version",
+        "departments",
+        "matters",
+        "staff",
+        "devices",
+        "updated_at",
+    },
 }
 COMMON = {"_id", "type", "contract", "created_at", "signature"}
 DEVICE = {"agent_id", "device_id", "device_seq", "prev_hash"}
@@ -53,7 +69,7 @@ def _refused(doc: Any) -> ContractError:
 def test_the_types_are_those_of_architecture() -> None:
     assert set(DOCUMENT_TYPES) == set(REQUIRED)
     assert set(DEVICE_TYPES) == {"case", "supplement", "delivery", "visit_update"}
-    assert set(SERVER_TYPES) == {"case_event", "visit_request", "receipt"}
+    assert set(SERVER_TYPES) == {"case_event", "visit_request", "receipt", "station_event"}
 
 
 @pytest.mark.parametrize("doc_type", DOCUMENT_TYPES)

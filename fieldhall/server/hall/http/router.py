@@ -9,7 +9,9 @@ from litestar import Request, Response, Router
 
 from ..errors import HallError
 from .cases_api import CaseController
+from .notifications_api import NotificationController
 from .reports_api import ReportController
+from .stations_api import StationController, StationEventController
 from .visits_api import VisitRequestController
 
 __all__ = ["hall_api_router", "hall_error_handlers"]
@@ -24,5 +26,13 @@ hall_error_handlers: dict[Any, Any] = {HallError: _hall_error}
 
 def hall_api_router() -> Router:
     return Router(
-        path="/", route_handlers=[CaseController, ReportController, VisitRequestController]
+        path="/",
+        route_handlers=[
+            CaseController,
+            ReportController,
+            VisitRequestController,
+            StationController,
+            StationEventController,
+            NotificationController,
+        ],
     )
