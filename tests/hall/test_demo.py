@@ -6,6 +6,8 @@ passwords over HTTP Basic, the devices' own verification — and started again w
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import signal
@@ -198,6 +200,14 @@ def test_supervisors_see_visit_requests_in_reports_health_and_metrics(demo: Seed
     visits = [w for w in warnings if w["kind"] == "visit_request"]
     assert any(w["escalation"]["step"] >= 2 for w in visits)
     assert {w["visit_request"]["state"] for w in visits} >= {"pending", "taken"}
+    export = demo.get("supervisor", "/api/v1/reports/warnings.csv")
+    assert export.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(export.text.lstrip("\ufeff"))))
+    assert len(rows) == len(warnings)
+    assert Counter(r["kind"] for r in rows) == Counter(w["kind"] for w in warnings)
+    case_rows = [r for r in rows if r["kind"] == "case"]
+    assert {r["status"] for r in case_rows} == {"warning", "overdue"}
+    assert all(r["subject"] and r["clock"] in ("legal", "promised") for r in case_rows)
     summary = demo.get("supervisor", "/api/v1/reports/summary").json()["visits"]
     assert summary["requests"] == len(build_visit_plan())
     assert summary["by_urgency"]["urgent"] == 2
