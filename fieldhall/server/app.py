@@ -20,6 +20,7 @@ from .hall.metrics import HallMetrics
 from .hall.notifications import undelivered_notifications
 from .hall.projector import unpublished_events
 from .hall.stations import unpublished_station_events
+from .hall.visits.figures import visit_operations
 from .receipt_pages import ReceiptPagesController
 from .settings import Settings
 from .stores import open_store
@@ -62,11 +63,15 @@ def create_app(
     ``app.state.hall.notifications.deliver_pending()``).
     """
     parts = assemble(settings)
-    hall_metrics = HallMetrics(parts.projector)
+    hall_metrics = HallMetrics(parts.projector, parts.visit_sweeper)
     parts.field.store.commit_listeners.append(hall_metrics.on_commit)
 
     @get("/health", sync_to_thread=True)
     def health() -> dict[str, Any]:
+        at = parts.visits.clock()
+        with parts.field.read_session() as session:
+            visits = visit_operations(session, at).to_json()
+        visits["sweeper"] = parts.visit_sweeper.health()
         return {
             "status": "ok",
             "projector": parts.projector.lag().to_json(),
@@ -74,6 +79,7 @@ def create_app(
             "photos": parts.photos.backlog().to_json(),
             "unpublished_station_events": unpublished_station_events(parts.field),
             "notifications": undelivered_notifications(parts.field),
+            "visits": visits,
         }
 
     @get("/metrics", sync_to_thread=True)

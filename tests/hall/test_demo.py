@@ -6,6 +6,8 @@ passwords over HTTP Basic, the devices' own verification — and started again w
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import signal
@@ -14,6 +16,7 @@ import stat
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +31,10 @@ from fieldhall.server.app import create_app
 from fieldhall.server.demo import DemoRecord, read_record
 from fieldhall.server.demo.credentials import credentials_path, seeding_marker
 from fieldhall.server.demo.serve import _Server, needs_seed, seed_hall
+from fieldhall.server.demo.visit_plan import build_visit_plan
 from fieldhall.server.hall.tables import HallCase, HallMaterial
 from fieldhall.server.hall.verification import verify_device_document
+from fieldhall.server.hall.visits import HallVisitCase
 from fieldhall.server.settings import Settings
 from fieldhall.server.stores import open_field
 from tests.servers import FIELDHALL, free_port
@@ -108,7 +113,7 @@ def test_some_cases_are_overdue_and_some_due_tomorrow(demo: Seeded) -> None:
     overdue = demo.get("supervisor", "/api/v1/cases", overdue="true", limit=200).json()["cases"]
     assert len(overdue) >= 3
     warnings = demo.get("supervisor", "/api/v1/reports/warnings").json()["warnings"]
-    statuses = [w["clocks"]["promised"]["status"] for w in warnings]
+    statuses = [w["clocks"]["promised"]["status"] for w in warnings if w["kind"] == "case"]
     assert statuses.count("overdue") >= 3
     assert statuses.count("warning") >= 2
     assert any(w["escalation"]["step"] >= 1 for w in warnings)
@@ -119,6 +124,103 @@ def test_some_cases_are_overdue_and_some_due_tomorrow(demo: Seeded) -> None:
     assert summary["on_time"]["promised"]["late"] >= 1  # one case concluded late
     assert summary["on_time"]["promised"]["on_time"] >= 20
     assert summary["trips"]["zero_trip_cases"] >= 50
+
+
+def test_visit_requests_in_every_state_one_escalated_one_with_its_case(demo: Seeded) -> None:
+    print(next(line for line in demo.lines if "visit requests" in line))
+    expected = Counter(plan.expected for plan in build_visit_plan())
+    assert demo.record.visits == dict(expected)
+    assert set(expected) == {
+        "pending",
+        "dispatched",
+        "taken",
+        "on_site",
+        "done",
+        "cannot_complete",
+        "cancelled",
+    }
+    listed = demo.get("clerk", "/api/v1/visit-requests", limit=200).json()["visit_requests"]
+    assert Counter(v["state"] for v in listed) == expected
+    assert {v["source"] for v in listed} == {"hotline", "community", "family"}
+    assert all(v["created_by"] == "clerk" for v in listed)
+    # The urgent ticket nobody reached in time: the sweep climbed to step 2 (书面函告) or
+    # beyond (the hall's own sweeper has been running since).
+    (escalated,) = [v for v in listed if v["urgency"] == "urgent" and v["open"]]
+    assert escalated["escalation_step"] >= 2 and escalated["state"] == "taken"
+    on_site = next(t for t in escalated["timers"] if t["milestone"] == "on_site")
+    assert on_site["overdue"] and on_site["reached_at"] is None
+    detail = demo.get("clerk", f"/api/v1/visit-requests/{escalated['id']}").json()
+    escalations = [e for e in detail["timeline"] if e["kind"] == "escalation"]
+    assert [e["step"] for e in escalations][:2] == [1, 2]
+    assert escalations[0]["addressee"] == "agent" and escalations[1]["addressee"] == "grid"
+    assert [u["status"] for u in detail["timeline"] if u["kind"] == "update"] == ["taken"]
+    # The pending one: the window was phoned about its lapsed dispatch timer.
+    (pending,) = [v for v in listed if v["state"] == "pending"]
+    assert pending["escalation_step"] >= 1 and pending["grid_id"] is None
+    done = [
+        demo.get("clerk", f"/api/v1/visit-requests/{v['id']}").json()
+        for v in listed
+        if v["state"] == "done"
+    ]
+    # One was dispatched and taken late: the window, then the grid, were phoned.
+    (late,) = [d for d in done if any(e["kind"] == "escalation" for e in d["timeline"])]
+    assert [
+        (e["milestone"], e["step"], e["addressee"])
+        for e in late["timeline"]
+        if e["kind"] == "escalation"
+    ] == [("dispatched", 1, "clerk"), ("taken", 1, "grid")]
+    assert {t["milestone"]: t["met"] for t in late["timers"]} == {
+        "dispatched": False,
+        "taken": False,
+        "closed": True,
+    }
+    # Done with a case filed on the visit: linked both ways.
+    with_case = [d for d in done if d["cases"]]
+    assert len(with_case) == 1
+    (link,) = with_case[0]["cases"]
+    assert link["outcome"] == "linked"
+    case = demo.get("clerk", f"/api/v1/cases/{link['case_id']}").json()
+    assert case["request_id"] == with_case[0]["id"] and case["channel"] == "home_visit"
+    assert [u["status"] for u in with_case[0]["timeline"] if u["kind"] == "update"] == [
+        "taken",
+        "on_site",
+        "done",
+    ]
+    field = open_field(demo.settings)
+    try:
+        with field.read_session() as session:
+            links = list(session.exec(select(HallVisitCase)))
+    finally:
+        field.store.db.dispose()
+    assert [(c.case_id, c.outcome) for c in links] == [(link["case_id"], "linked")]
+
+
+def test_supervisors_see_visit_requests_in_reports_health_and_metrics(demo: Seeded) -> None:
+    warnings = demo.get("supervisor", "/api/v1/reports/warnings").json()["warnings"]
+    visits = [w for w in warnings if w["kind"] == "visit_request"]
+    assert any(w["escalation"]["step"] >= 2 for w in visits)
+    assert {w["visit_request"]["state"] for w in visits} >= {"pending", "taken"}
+    export = demo.get("supervisor", "/api/v1/reports/warnings.csv")
+    assert export.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(export.text.lstrip("\ufeff"))))
+    assert len(rows) == len(warnings)
+    assert Counter(r["kind"] for r in rows) == Counter(w["kind"] for w in warnings)
+    case_rows = [r for r in rows if r["kind"] == "case"]
+    assert {r["status"] for r in case_rows} == {"warning", "overdue"}
+    assert all(r["subject"] and r["clock"] in ("legal", "promised") for r in case_rows)
+    summary = demo.get("supervisor", "/api/v1/reports/summary").json()["visits"]
+    assert summary["requests"] == len(build_visit_plan())
+    assert summary["by_urgency"]["urgent"] == 2
+    taken = summary["taken_on_time"]
+    assert taken["late"] + taken["overdue_open"] >= 2 and taken["on_time"] >= 4
+    assert summary["closed_on_time"]["on_time"] == 3
+    health = httpx.get(demo.url + "/health", timeout=10).json()["visits"]
+    still_open = [p for p in build_visit_plan() if p.expected not in ("done", "cancelled")]
+    assert health["open"] == len(still_open) == 6 and health["overdue"] >= 2
+    assert health["sweeper"]["running"] is True
+    metrics = httpx.get(demo.url + "/metrics", timeout=10).text
+    assert 'fieldhall_visit_requests_open{state="taken",urgency="urgent"} 1.0' in metrics
+    assert re.search(r'fieldhall_visit_escalations_total\{step="2"\} [1-9]', metrics)
 
 
 def test_one_account_per_role_logs_in(demo: Seeded) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hall import test_visit_scenario, test_visits
+from tests.hall import test_visit_operations, test_visit_scenario, test_visits
 from tests.hall.support import LocalHall, local_hall
 from tests.hall.test_visits import World, make_world
 
@@ -65,3 +65,17 @@ def test_a_phone_syncing_with_the_replicator(quiet_hall: LocalHall, tmp_path: Pa
     test_visit_scenario.test_a_phone_syncing_with_the_replicator_gets_and_drops_requests(
         quiet_hall, tmp_path
     )
+
+
+def test_the_warning_list_and_the_summary_report_visit_requests(quiet_hall: LocalHall) -> None:
+    test_visit_operations.test_the_warning_list_names_requests_near_and_past_their_timers(
+        quiet_hall
+    )
+
+
+def test_the_summary_reports_visit_rates(quiet_hall: LocalHall) -> None:
+    test_visit_operations.test_the_summary_reports_sources_and_on_time_rates(quiet_hall)
+
+
+def test_metrics_and_health_read_visit_requests(quiet_hall: LocalHall) -> None:
+    test_visit_operations.test_metrics_count_open_requests_lapsed_timers_and_escalations(quiet_hall)

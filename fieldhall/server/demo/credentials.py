@@ -53,6 +53,7 @@ class DemoRecord:
     seconds: float
     cases: int
     states: dict[str, int] = field(default_factory=dict)
+    visits: dict[str, int] = field(default_factory=dict)  # visit requests by state
     staff: list[StaffLogin] = field(default_factory=list)
     devices: list[DeviceRecord] = field(default_factory=list)
 
@@ -67,6 +68,7 @@ class DemoRecord:
             seconds=float(raw["seconds"]),
             cases=int(raw["cases"]),
             states={str(k): int(v) for k, v in raw.get("states", {}).items()},
+            visits={str(k): int(v) for k, v in raw.get("visits", {}).items()},
             staff=[StaffLogin(**s) for s in raw.get("staff", [])],
             devices=[DeviceRecord(**d) for d in raw.get("devices", [])],
         )

@@ -14,8 +14,15 @@
    device's) reads the plan's instant, so deadlines, suspensions and the audit log are
    those of a hall that has been working for six weeks. (The door's receipts keep the real
    time of arrival: they are the server's own clock, which the demo does not turn back.)
-4. Each device syncs once (its receipts and case events come down) and verifies what the
-   hall signed.
+   The home-visit requests (:mod:`~fieldhall.server.demo.visit_plan`) are played on the
+   same clock, merged with the cases in time order: the window clerk creates, dispatches
+   and cancels them through :class:`VisitService` (the call behind
+   ``POST /api/v1/visit-requests``), the agents' phones push signed ``visit_update``
+   documents (and, on one visit, the case filed with its ``request_id``), and the real
+   escalation sweep runs at the instant of each visit step, at the instants the plan names,
+   and finally at the seeding instant.
+4. Each device syncs once (its receipts, case events and visit requests come down) and
+   verifies what the hall signed.
 
 Documents are pushed as soon as they are signed, as a device with a network does; they do
 not go through the devices' local outboxes (whose fsyncs per document would double the
@@ -25,11 +32,12 @@ an empty outbox. Nothing is written into hall tables directly.
 
 from __future__ import annotations
 
+import functools
 import random
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -38,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from fieldhall.field_app_api.client import DeviceClient, Material
 from fieldhall.field_app_api.directory import add_agent, ensure_grid
@@ -53,18 +61,21 @@ from ..hall.errors import HallError
 from ..hall.tables import HallCase
 from ..hall.timelimits import WorkingCalendar
 from ..hall.timelimits.localday import HALL_TZ, hall_date
+from ..hall.visits import HallVisitEscalation, HallVisitRequest
 from . import photos
 from .credentials import DemoRecord, DeviceRecord, StaffLogin, demo_dir
 from .forms import applicant_for, form_for
 from .people import AGENTS, GRIDS, STAFF, STATION_STAFF, AgentSpec, GridSpec, Person
 from .plan import CATALOG_VERSION, CasePlan, Step, build_plan
 from .station import seed_station_event
+from .visit_plan import DEVICE_ACTIONS, LIVE, VisitPlan, VisitStep, build_visit_plan
 
 __all__ = ["DEFAULT_SEED", "DemoError", "Timeline", "seed_demo"]
 
 DEFAULT_SEED = 2026
 DAY_BEGINS = clock_time(8, 30)  # the plan's minute 0, Asia/Shanghai
 DAY_ENDS = clock_time(17, 30)
+VISIT_CASE_NUMBERS = 900  # the cases filed on visits: numbers (seeds) apart from the plan's
 HOSPITAL = {"lat": 32.6893, "lon": 109.0312, "accuracy_m": 12}  # 安康市中心医院
 MALL = {"lat": 32.7036, "lon": 109.0138, "accuracy_m": 20}  # 吾悦广场
 HALL = {"lat": 32.6861, "lon": 109.0243, "accuracy_m": 8}  # 政务服务中心
@@ -117,6 +128,16 @@ class _CaseRun:
     grid: GridSpec
     case_id: str | None = None
     events: dict[str, str] = field(default_factory=dict)  # event name -> event id
+    request_id: str | None = None  # the visit request the case is filed on
+
+
+@dataclass
+class _VisitRun:
+    plan: VisitPlan
+    person: Person
+    device: DeviceClient
+    grid: GridSpec
+    request_id: str | None = None
 
 
 @dataclass
@@ -126,6 +147,7 @@ class DemoHall:
     record: DemoRecord
     devices: list[DeviceClient]
     case_ids: list[str]
+    visit_ids: dict[int, str] = field(default_factory=dict)  # visit plan number -> request
 
 
 def _material_bytes(material_id: str, accept: tuple[str, ...], p: Person, seed: int) -> Material:
@@ -185,6 +207,8 @@ class Seeder:
         self.staff: dict[str, StaffAccount] = {}
         self.devices: dict[str, DeviceClient] = {}
         self.records: list[DeviceRecord] = []
+        self.visit_cases: list[str] = []
+        self.visit_seconds = 0.0  # of the play, spent on visit steps and sweeps
         # One connection for every push (a client per request would load the CA bundle
         # each time: 70 ms apiece).
         self.http = httpx.Client(timeout=60.0)
@@ -255,7 +279,12 @@ class Seeder:
 
     # ------------------------------------------------------------------ playing the plan
 
-    def play(self, plans: list[CasePlan]) -> list[_CaseRun]:
+    def play(
+        self,
+        plans: list[CasePlan],
+        visits: Sequence[VisitPlan] = (),
+    ) -> tuple[list[_CaseRun], list[_VisitRun]]:
+        """Every step of the cases and the visit requests, in time order."""
         specs: dict[str, AgentSpec] = {a.slug: a for a in (*AGENTS, STATION_STAFF)}
         grids = {g.id: g for g in GRIDS}
         runs = []
@@ -264,22 +293,50 @@ class Seeder:
             grid = grids[specs[plan.agent].grid_id]
             person = applicant_for(rng, plan.matter, grid, self.timeline.anchor)
             runs.append(_CaseRun(plan, person, self.devices[plan.agent], grid))
-        steps = sorted(
-            ((step, run) for run in runs for step in run.plan.steps),
-            key=lambda item: (-item[0].day, item[0].minute, item[1].plan.number),
-        )
-        for done, (step, run) in enumerate(steps, start=1):
-            self.clock.at = self.timeline.instant(step.day, step.minute)
-            try:
-                self._step(run, step)
-            except HallError as exc:
-                raise DemoError(
-                    f"case {run.plan.number} ({run.plan.matter}, {run.plan.story}): "
-                    f"{step.action} refused: {exc}"
-                ) from exc
+        visit_runs = []
+        for visit in visits:
+            rng = random.Random(f"{self.seed}/resident/{visit.number}")
+            grid = grids[specs[visit.agent].grid_id]
+            matter = visit.matter or "senior_citizen_card"  # the hotline's callers are old
+            person = applicant_for(rng, matter, grid, self.timeline.anchor)
+            visit_runs.append(_VisitRun(visit, person, self.devices[visit.agent], grid))
+        # (instant, cases before visits at one instant, number, what to do)
+        steps: list[tuple[datetime, int, int, Callable[[], None]]] = [
+            (
+                self.timeline.instant(step.day, step.minute),
+                0,
+                run.plan.number,
+                functools.partial(self._case_step, run, step),
+            )
+            for run in runs
+            for step in run.plan.steps
+        ]
+        steps += [
+            (
+                self._visit_instant(step),
+                1,
+                run.plan.number,
+                functools.partial(self._visit_step, run, step),
+            )
+            for run in visit_runs
+            for step in run.plan.steps
+        ]
+        steps.sort(key=lambda item: item[:3])
+        for done, (at, _, _, action) in enumerate(steps, start=1):
+            self.clock.at = at
+            action()
             if done % 50 == 0:
                 self.progress(f"  {done}/{len(steps)} steps")
-        return runs
+        return runs, visit_runs
+
+    def _case_step(self, run: _CaseRun, step: Step) -> None:
+        try:
+            self._step(run, step)
+        except HallError as exc:
+            raise DemoError(
+                f"case {run.plan.number} ({run.plan.matter}, {run.plan.story}): "
+                f"{step.action} refused: {exc}"
+            ) from exc
 
     def _step(self, run: _CaseRun, step: Step) -> None:
         if step.action == "file":
@@ -380,6 +437,7 @@ class Seeder:
             consent,
             channel=run.plan.channel,
             location=self._location(run),
+            request_id=run.request_id,
         )
         try:
             run.case_id = self._push(run.device, body, files)
@@ -439,6 +497,119 @@ class Seeder:
             if event.get("event"):
                 run.events[str(event["event"])] = str(event["id"])
 
+    # ------------------------------------------------------------------ home visits
+
+    def _visit_instant(self, step: VisitStep) -> datetime:
+        if step.day == LIVE:
+            return self.now + timedelta(minutes=step.minute)
+        return self.timeline.instant(step.day, step.minute)
+
+    def _visit_step(self, run: _VisitRun, step: VisitStep) -> None:
+        """One step of a visit request, after the sweep has run at its instant (as the
+        hall's sweeper, every 30 s, would have)."""
+        started = time.perf_counter()
+        try:
+            self._visit_move(run, step)
+        finally:
+            self.visit_seconds += time.perf_counter() - started
+
+    def _visit_move(self, run: _VisitRun, step: VisitStep) -> None:
+        self.sweep()
+        if step.action == "sweep":
+            return
+        try:
+            if step.action == "create":
+                self._create_visit(run)
+            elif step.action == "file_case":
+                self._file_on_visit(run)
+            elif step.action in DEVICE_ACTIONS:
+                self._visit_update(run, step)
+            else:
+                self._visit_act(run, step)
+        except HallError as exc:
+            raise DemoError(
+                f"visit {run.plan.number} ({run.plan.source}, {run.plan.urgency}): "
+                f"{step.action} refused: {exc}"
+            ) from exc
+
+    def sweep(self) -> int:
+        made = self.parts.visits.sweep(self.clock.at)
+        self.parts.visits.publish()
+        return len(made)
+
+    def _create_visit(self, run: _VisitRun) -> None:
+        plan = run.plan
+        called_at = self._visit_instant(plan.called)
+        body: dict[str, Any] = {
+            "source": plan.source,
+            "urgency": plan.urgency,
+            "resident": {
+                "name": run.person.name,
+                "address": run.person.address,
+                "phone": run.person.phone,
+            },
+            "requested_at": called_at.isoformat(),
+            "note": plan.note,
+        }
+        if plan.matter:
+            body["matter_id"] = plan.matter
+        if plan.ticket:
+            body["ticket"] = f"{plan.ticket[:5]}-{hall_date(called_at):%Y%m%d}{plan.ticket[5:]}"
+        if plan.assign == "agent":
+            body["assigned_agent_id"] = run.device.state.agent_id
+        elif plan.assign == "grid":
+            body["grid_id"] = run.grid.id
+        outcome = self.parts.visits.create(
+            body, self.staff["clerk"], idempotency_key=f"demo-visit-{plan.number}"
+        )
+        run.request_id = str(outcome.body["visit_request"]["id"])
+
+    def _visit_act(self, run: _VisitRun, step: VisitStep) -> None:
+        if run.request_id is None:
+            raise DemoError(f"visit {run.plan.number}: {step.action} before it was created")
+        body: dict[str, Any] = {"reason": step.note} if step.note else {}
+        if step.action == "dispatch":
+            body["grid_id"] = run.grid.id
+        self.parts.visits.act(run.request_id, step.action, body, self.staff["clerk"])
+
+    def _visit_update(self, run: _VisitRun, step: VisitStep) -> None:
+        jitter = random.Random(f"{self.seed}/visit-where/{run.plan.number}")
+        body = {
+            "_id": run.device.new_id("visit_update"),
+            "type": "visit_update",
+            "request_id": run.request_id,
+            "status": step.action,
+            "at": rfc3339_utc(self._device_time()),
+            "location": {
+                "lat": round(run.grid.lat + jitter.uniform(-0.006, 0.006), 5),
+                "lon": round(run.grid.lon + jitter.uniform(-0.006, 0.006), 5),
+                "accuracy_m": jitter.choice([5, 8, 15]),
+            },
+            "note": step.note,
+        }
+        self._push(run.device, body, [])
+        self.parts.visits.publish()  # a request taken by whoever came is signed anew
+
+    def _file_on_visit(self, run: _VisitRun) -> None:
+        """The case the agent files at the resident's home, on the request."""
+        matter = run.plan.matter or "senior_citizen_card"
+        plan = CasePlan(VISIT_CASE_NUMBERS + run.plan.number, run.plan.agent, matter,
+                        "home_visit", "visit", (), ())  # fmt: skip
+        case = _CaseRun(plan, run.person, run.device, run.grid, request_id=run.request_id)
+        self._file(case)
+        self.visit_cases.append(str(case.case_id))
+
+    def visit_states(self) -> dict[str, int]:
+        with self.parts.field.read_session() as session:
+            rows = session.exec(
+                select(HallVisitRequest.state, func.count()).group_by(col(HallVisitRequest.state))
+            )
+            return {str(state): int(count) for state, count in rows}
+
+    def escalations(self) -> int:
+        with self.parts.field.read_session() as session:
+            return int(session.exec(select(func.count()).select_from(HallVisitEscalation)).one())
+
     # ------------------------------------------------------------------ finishing
 
     def sync_devices(self) -> int:
@@ -486,19 +657,30 @@ def seed_demo(
     seeder.enroll_devices()
     say(f"  {len(seeder.devices)} devices enrolled over HTTP ({lap()})")
     plans = build_plan()
+    visits = build_visit_plan()
     workflow = parts.workflow
-    real_clock = workflow.clock
-    workflow.clock = seeder.clock
+    real_clocks = workflow.clock, parts.visits.clock
+    workflow.clock = parts.visits.clock = seeder.clock
     try:
-        runs = seeder.play(plans)
+        runs, visit_runs = seeder.play(plans, visits)
+        # The sweep once more at the seeding instant: what the hall's sweeper finds first.
+        seeder.clock.at = seeder.now
+        seeder.sweep()
     finally:
-        workflow.clock = real_clock
+        workflow.clock, parts.visits.clock = real_clocks
     parts.projector.project_pending()
     workflow.publish()
     parts.projector.project_pending()
     steps = sum(len(p.steps) for p in plans)
     first = seeder.timeline.days[max(s.day for p in plans for s in p.steps)]
     say(f"  {len(plans)} cases in {steps} steps, played from {first} on ({lap()})")
+    visit_states = seeder.visit_states()
+    say(
+        f"  {sum(visit_states.values())} visit requests "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(visit_states.items()))}), "
+        f"{seeder.escalations()} escalations by the sweep "
+        f"(the visits' steps took {seeder.visit_seconds:.1f} s)"
+    )
     verified = seeder.sync_devices()
     say(
         f"  devices synced: {verified} receipts and case events signed by the hall "
@@ -511,8 +693,10 @@ def seed_demo(
         seconds=round(time.perf_counter() - started, 1),
         cases=sum(states.values()),
         states=dict(Counter(states).most_common()),
+        visits=dict(Counter(visit_states).most_common()),
         staff=logins,
         devices=seeder.records,
     )
-    case_ids = [run.case_id for run in runs if run.case_id is not None]
-    return DemoHall(record, list(seeder.devices.values()), case_ids)
+    case_ids = [run.case_id for run in runs if run.case_id is not None] + seeder.visit_cases
+    visit_ids = {r.plan.number: r.request_id for r in visit_runs if r.request_id is not None}
+    return DemoHall(record, list(seeder.devices.values()), case_ids, visit_ids)

@@ -204,6 +204,9 @@ def banner(base: str, data_dir: Path, record: DemoRecord | None, *, seeded: bool
     elif seeded:
         states = ", ".join(f"{state} {count}" for state, count in record.states.items())
         lines.append(f"demo hall seeded in {record.seconds:.1f} s: {record.cases} cases ({states})")
+        if record.visits:
+            visits = ", ".join(f"{state} {count}" for state, count in record.visits.items())
+            lines.append(f"  {sum(record.visits.values())} home-visit requests ({visits})")
     else:
         lines.append(
             f"demo hall in {data_dir}, seeded {record.seeded_at} ({record.cases} cases); "

@@ -1,7 +1,9 @@
 """``/metrics`` for Prometheus, with ``prometheus-client``: a collector that reads the hall's
 state on every scrape (the projector's position and lag, the outbox of unpublished case
-events, open cases by state), counters of documents written through ``/sync``, and the
-HTTP requests served, by surface, endpoint, method and status.
+events, open cases by state; open visit requests by state and urgency, their lapsed timers
+by milestone, escalations by step and the escalation sweep's last run), counters of
+documents written through ``/sync``, and the HTTP requests served, by surface, endpoint,
+method and status.
 
 Each app has a registry of its own (never the process-global one), so that several apps in
 one process — tests, mostly — do not register the same names twice or read each other's
@@ -29,8 +31,10 @@ from fieldhall.sync.policy import Principal
 
 from .projector import Projector, unpublished_events
 from .tables import HallCase
+from .visits import VisitSweeper
+from .visits.figures import escalations_by_step, lapsed_timers, open_requests
 
-__all__ = ["HallCollector", "HallMetrics", "classify"]
+__all__ = ["HallCollector", "HallMetrics", "VisitCollector", "classify"]
 
 # The CouchDB endpoints a replication uses; any other `/sync/<db>/<x>` is a document.
 SYNC_ENDPOINTS = frozenset(
@@ -96,12 +100,78 @@ class HallCollector(Collector):
         yield open_cases
 
 
+class VisitCollector(Collector):
+    """Home-visit requests and their escalation sweep, read at scrape time. Timers are read
+    at the sweep's clock (the visit service's), as the sweep would read them."""
+
+    def __init__(self, sweeper: VisitSweeper) -> None:
+        self.sweeper = sweeper
+
+    def collect(self) -> Iterable[Metric]:
+        visits = self.sweeper.visits
+        at = visits.clock()
+        with visits.field.read_session() as session:
+            by_state = open_requests(session)
+            lapsed, _ = lapsed_timers(session, visits.calendar, at)
+            steps = escalations_by_step(session)
+        open_family = GaugeMetricFamily(
+            "fieldhall_visit_requests_open",
+            "Visit requests not done nor cancelled, by state and urgency.",
+            labels=["state", "urgency"],
+        )
+        for state, urgency, count in by_state:
+            open_family.add_metric([state, urgency], count)
+        yield open_family
+        lapsed_family = GaugeMetricFamily(
+            "fieldhall_visit_timers_lapsed",
+            "Timers of open visit requests past due and not met, by milestone.",
+            labels=["milestone"],
+        )
+        for milestone in ("dispatched", "taken", "on_site", "closed"):
+            lapsed_family.add_metric([milestone], lapsed.get(milestone, 0))
+        yield lapsed_family
+        steps_family = CounterMetricFamily(
+            "fieldhall_visit_escalations",
+            "Escalations the sweep recorded, by step of the ladder (1 phone reminder, "
+            "2 written notice, 3 talk, 4 on-site supervision).",
+            labels=["step"],
+        )
+        for step in range(1, 5):
+            steps_family.add_metric([str(step)], steps.get(step, 0))
+        yield steps_family
+        stats = self.sweeper.stats
+        yield CounterMetricFamily(
+            "fieldhall_visit_sweeps",
+            "Escalation sweeps run by this process.",
+            value=stats.runs,
+        )
+        yield CounterMetricFamily(
+            "fieldhall_visit_sweep_failures",
+            "Escalation sweeps that failed in this process.",
+            value=stats.failures,
+        )
+        if stats.last_seconds is not None:
+            yield GaugeMetricFamily(
+                "fieldhall_visit_sweep_duration_seconds",
+                "How long the last escalation sweep took.",
+                value=stats.last_seconds,
+            )
+        if stats.last_success_at is not None:
+            yield GaugeMetricFamily(
+                "fieldhall_visit_sweep_last_success_timestamp_seconds",
+                "When the last escalation sweep succeeded (Unix time): alert on time() minus it.",
+                value=stats.last_success_at.timestamp(),
+            )
+
+
 class HallMetrics:
     """The app's registry and the instruments the server feeds."""
 
-    def __init__(self, projector: Projector) -> None:
+    def __init__(self, projector: Projector, sweeper: VisitSweeper | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(HallCollector(projector))
+        if sweeper is not None:
+            self.registry.register(VisitCollector(sweeper))
         self.documents_written = Counter(
             "fieldhall_sync_documents_written",
             "Documents (revisions) stored through /sync, by database and writer.",

@@ -8,6 +8,9 @@ cases in warning or overdue with their escalation step, and the case export (CSV
   pre-review) have no clock and are reported as excluded.
 * **Satisfaction**: of the rated deliveries, the share rated 3 to 5 — the 好差评 scale's
   非常满意 (5), 满意 (4) and 基本满意 (3) are 好评; 不满意 (2), 非常不满意 (1) are 差评.
+* **Visit requests** (上门服务): the period's requests by source, urgency and state, the
+  taken-on-time rate (按时响应率) and the closed-on-time rate (``visits.figures``); the
+  warning list names the open requests whose timers are near or past, with their step.
 * **Trips**: each case's 跑动次数 — 0 for a case filed at home, in hospital or at a mobile
   station and delivered by the agent or by mail; filing at the hall's window and picking
   the result up each cost one. Zero-trip cases count 0, so the average is over all cases.
@@ -40,6 +43,8 @@ from .timelimits import (
     on_time_rate,
 )
 from .views import case_summary
+from .visits.figures import period_figures, visit_warnings
+from .visits.tables import HallVisitRequest
 
 __all__ = [
     "SATISFIED_FROM",
@@ -48,6 +53,7 @@ __all__ = [
     "cases_per_matter",
     "cases_per_state",
     "summary_report",
+    "warnings_csv",
     "warnings_report",
 ]
 
@@ -107,6 +113,13 @@ def summary_report(
             col(HallComplaint.answered_at).is_(None), col(HallComplaint.due_at) <= now
         )
     ).all()
+    visits = select(HallVisitRequest)
+    if matter:
+        visits = visits.where(HallVisitRequest.matter_id == matter)
+    if since is not None:
+        visits = visits.where(col(HallVisitRequest.requested_at) >= since)
+    if until is not None:
+        visits = visits.where(col(HallVisitRequest.requested_at) < until)
     return {
         "as_of": rfc3339(now),
         "period": {"since": rfc3339(since), "until": rfc3339(until), "matter": matter},
@@ -131,6 +144,7 @@ def summary_report(
         },
         "clocks": statuses,
         "complaints_overdue": len(overdue_complaints),
+        "visits": period_figures(session.exec(visits), now),
     }
 
 
@@ -139,9 +153,11 @@ def _open_in_approval(cases: Iterable[HallCase]) -> list[HallCase]:
 
 
 def warnings_report(
-    session: Session, calendar: WorkingCalendar, now: datetime
+    session: Session, calendar: WorkingCalendar, now: datetime, *, visits: bool = False
 ) -> list[dict[str, Any]]:
-    """Open, accepted, unconcluded cases whose promised or legal clock warns or is overdue."""
+    """Open, accepted, unconcluded cases whose promised or legal clock warns or is overdue;
+    with ``visits``, then the open visit requests whose timers are near or past
+    (``visits.figures.visit_warnings``). Every entry names its ``kind``."""
     open_cases = session.exec(
         select(HallCase).where(
             col(HallCase.closed).is_(False),
@@ -149,7 +165,7 @@ def warnings_report(
             col(HallCase.concluded_at).is_(None),
         )
     )
-    found = []
+    found: list[dict[str, Any]] = []
     for case in open_cases:
         deadlines = case_deadlines(session, case, calendar)
         if deadlines is None:
@@ -163,13 +179,77 @@ def warnings_report(
         step = max(escalation_step(d, now) for d in worst)
         found.append(
             {
+                "kind": "case",
                 "case": case_summary(case),
                 "clocks": {name: clock_json(d, now) for name, d in clocks.items()},
                 "escalation": {"step": int(step), "label_zh": step.label_zh},
             }
         )
     found.sort(key=lambda w: w["case"]["due"]["promised"] or "")
+    if visits:
+        found.extend({"kind": "visit_request", **w} for w in visit_warnings(session, calendar, now))
     return found
+
+
+WARNING_COLUMNS = (
+    "kind",
+    "id",
+    "subject",
+    "state",
+    "grid_id",
+    "agent_id",
+    "status",
+    "clock",
+    "due_at",
+    "escalation_step",
+    "escalation_label",
+)
+
+
+_SEVERITY = {"on_time": 0, "warning": 1, "overdue": 2}
+
+
+def warnings_csv(session: Session, calendar: WorkingCalendar, now: datetime) -> str:
+    """The warning list, cases and visit requests, as CSV (UTF-8 with a BOM)."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(WARNING_COLUMNS)
+    for w in warnings_report(session, calendar, now, visits=True):
+        if w["kind"] == "case":
+            case = w["case"]
+            # The worse of the two clocks (the promised one when they are alike).
+            name, clock = max(
+                ((n, c) for n, c in w["clocks"].items() if c is not None),
+                key=lambda item: (_SEVERITY[item[1]["status"]], item[0] == "promised"),
+            )
+            row = [
+                "case",
+                case["id"],
+                case["matter"]["id"],
+                case["state"],
+                case.get("grid_id") or "",
+                case.get("agent_id") or "",
+                clock.get("status") or "",
+                name,
+                clock.get("due_at") or "",
+            ]
+        else:
+            visit = w["visit_request"]
+            row = [
+                "visit_request",
+                visit["id"],
+                visit["resident"]["name"],
+                visit["state"],
+                visit["grid_id"] or "",
+                visit["assigned_agent_id"] or "",
+                w["status"],
+                w["milestone"],
+                w["due_at"],
+            ]
+        row += [w["escalation"]["step"], w["escalation"]["label_zh"]]
+        writer.writerow([_cell(value) for value in row])
+    return out.getvalue()
 
 
 CSV_COLUMNS = (

@@ -1,5 +1,6 @@
-"""``/api/v1/reports``: e-supervision's summary (on-time rate, satisfaction, trips, clocks),
-the warning list, and the case export as CSV (supervisors)."""
+"""``/api/v1/reports``: e-supervision's summary (on-time rate, satisfaction, trips, clocks,
+visit requests), the warning list (cases and visit requests; also as CSV), and the case
+export as CSV (supervisors)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from fieldhall.field_app_api.clock import now
 
 from ..errors import BadRequest
 from ..queries import CaseFilter
-from ..reports import cases_csv, summary_report, warnings_report
+from ..reports import cases_csv, summary_report, warnings_csv, warnings_report
 from .access import hall_of, supervisor
 
 __all__ = ["ReportController"]
@@ -43,7 +44,8 @@ class ReportController(Controller):
         since: str | None = None,
         until: str | None = None,
     ) -> dict[str, Any]:
-        """On-time rate (按期办结率), satisfaction (满意率), trips (跑动次数), clocks."""
+        """On-time rate (按期办结率), satisfaction (满意率), trips (跑动次数), clocks, and the
+        visit requests' figures (by source and urgency, 按时响应率, closed on time)."""
         supervisor(request)
         hall = hall_of(request)
         with hall.field.read_session() as session:
@@ -58,11 +60,26 @@ class ReportController(Controller):
 
     @get("/warnings", sync_to_thread=True)
     def warnings(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        """Cases whose clock warns (预警) or is overdue, with their escalation step."""
+        """Cases whose clock warns (预警) or is overdue, then open visit requests whose
+        timers are near or past, each with its escalation step (``kind`` tells them apart)."""
         supervisor(request)
         hall = hall_of(request)
         with hall.field.read_session() as session:
-            return {"warnings": warnings_report(session, hall.workflow.calendar, now())}
+            found = warnings_report(session, hall.workflow.calendar, now(), visits=True)
+        return {"warnings": found}
+
+    @get("/warnings.csv", sync_to_thread=True)
+    def warnings_export(self, request: Request[Any, Any, Any]) -> Response[str]:
+        """The warning list as CSV: one row per case or visit request."""
+        supervisor(request)
+        hall = hall_of(request)
+        with hall.field.read_session() as session:
+            body = warnings_csv(session, hall.workflow.calendar, now())
+        return Response(
+            body,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="warnings.csv"'},
+        )
 
     @get("/cases.csv", sync_to_thread=True)
     def export(
