@@ -262,6 +262,37 @@ def test_overdue_timers_escalation_and_filters(
     assert carol.get("/hall/visits", params={"state": "bogus", "urgency": "x"}).status_code == 200
 
 
+def test_the_supervision_page_warns_of_late_visit_requests(
+    hall: LocalHall, agents: dict[str, DeviceClient]
+) -> None:
+    asked = datetime.now(UTC) - timedelta(hours=3)
+    late = create_visit(
+        hall.staff("carol"),
+        {
+            "source": "hotline",
+            "urgency": "urgent",
+            "resident": {"name": "钱阿婆", "address": "新城街道"},
+            "grid_id": "grid-a",
+            "requested_at": asked.isoformat(),
+        },
+    ).json()["visit_request"]["id"]
+    listed_warnings = hall.staff("sam").get("/api/v1/reports/warnings").json()["warnings"]
+    visit_rows = [w for w in listed_warnings if w["kind"] == "visit_request"]
+    assert late in [w["visit_request"]["id"] for w in visit_rows]
+    sam = login(hall.url, "sam")
+    page = sam.get("/hall/supervision").text
+    rows = re.findall(r'<tr class="row visit-warning">(.*?)</tr>', page, re.S)
+    assert len(rows) == len(visit_rows)  # every visit warning of the REST report, no other
+    row = next(r for r in rows if late in r)
+    assert f'href="/hall/visits/{late}"' in row and "钱阿婆" in row
+    assert "上门办理" in row and "badge late" in row  # on site within 2 h: overdue
+    sam.get("/hall/lang/en", params={"next": "/hall/supervision"})
+    english = sam.get("/hall/supervision").text
+    assert "Home visit" in english and "On site by" in english
+    carol = login(hall.url, "carol")
+    assert carol.get("/hall/supervision").status_code == 403
+
+
 def case_on(device: DeviceClient, request_id: str, seed: int) -> str:
     """A signed 老年人优待证 case filed at the resident's home, naming the visit request."""
     doc, files = device.case(

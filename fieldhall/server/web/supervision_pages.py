@@ -23,7 +23,7 @@ from ..hall.reports import (
 from .access import REPORT_READERS, Visitor, hall_of, visitor
 from .charts import bar_chart, gauge
 from .i18n import translations
-from .labels import CLOCKS, STATES
+from .labels import CLOCKS, MILESTONES, STATES, VISIT_STATES
 from .rendering import SECURITY_HEADERS, page
 
 __all__ = ["SupervisionPages"]
@@ -40,7 +40,7 @@ class SupervisionPages(Controller):
         at = now()
         with hall.field.read_session() as session:
             summary = summary_report(session, hall.workflow.calendar, at)
-            warnings = warnings_report(session, hall.workflow.calendar, at)
+            warnings = warnings_report(session, hall.workflow.calendar, at, visits=True)
             grids = cases_per_grid(session)
             matters = cases_per_matter(session)
         _ = translations(me.locale).gettext
@@ -80,6 +80,8 @@ class SupervisionPages(Controller):
             matter_chart=bar_chart([(matter_name(m), n, str(n)) for m, n in matters]),
             matter_name=matter_name,
             states=STATES,
+            visit_states=VISIT_STATES,
+            milestones=MILESTONES,
         )
 
     @get("/cases.csv", sync_to_thread=True)
