@@ -258,6 +258,36 @@ def test_six_grid_agents_and_the_station_have_enrolled_devices(demo: Seeded) -> 
         assert report.ok and report.verified >= 10 and not report.invalid
 
 
+def test_the_mall_station_event_counts_the_station_cases(demo: Seeded) -> None:
+    """The supervisor planned the mall's event through StationEvents; its summary counts
+    every case the station's device filed that day, by matter and by department."""
+    stations = demo.get("clerk", "/api/v1/stations").json()["stations"]
+    (mall,) = [s for s in stations if s["id"] == "wuyue-plaza"]
+    assert mall["name"] == "吾悦广场流动服务站" and mall["devices"] == 1
+    (event,) = demo.get("clerk", "/api/v1/stations/wuyue-plaza/events").json()["events"]
+    assert event["status"] == "scheduled" and event["phase"] == "ended"
+    assert event["published"] and event["created_by"] == "supervisor"
+    assert event["place"]["name"] == "吾悦广场一楼中庭"
+    (station_device,) = [r for r in demo.record.devices if r.station_id == "wuyue-plaza"]
+    assert event["devices"] == [station_device.device_id]
+    assert [s["agent_id"] for s in event["staff"]] == [station_device.agent_id]
+    assert event["created_at"] < event["starts_at"]  # planned the day before
+    cases = demo.get("clerk", "/api/v1/cases", station="wuyue-plaza", limit=200).json()["cases"]
+    assert set(event["matters"]) == {c["matter"]["id"] for c in cases}
+    summary = demo.get("supervisor", f"/api/v1/station-events/{event['id']}/summary").json()
+    assert summary["totals"]["cases"] == len(cases) == 11
+    by_matter = {row["matter_id"]: row for row in summary["by_matter"]}
+    assert all(row["offered"] and row["name_zh"] for row in by_matter.values())
+    assert {m: row["cases"] for m, row in by_matter.items()} == Counter(
+        c["matter"]["id"] for c in cases
+    )
+    assert sum(row["by_state"].get("withdrawn", 0) for row in by_matter.values()) == 1
+    assert summary["totals"]["withdrawn"] == 1 and summary["totals"]["open"] >= 1
+    assert all(row["present"] for row in summary["by_department"])
+    assert set(event["departments"]) == {row["department"] for row in summary["by_department"]}
+    assert demo.get("clerk", f"/api/v1/station-events/{event['id']}/summary").status_code == 403
+
+
 def test_every_case_verifies_and_carries_real_photos(demo: Seeded) -> None:
     field = open_field(demo.settings)
     try:

@@ -4,7 +4,8 @@
    random passwords kept in the data directory's 0600 credentials file).
 2. Grids, agents and the mall station; each agent's phone is a simulated device — the
    reference client — enrolled over ``POST /api/v1/devices/enroll`` with a one-time code,
-   its key and token in a 0600 state file under ``demo/devices/``.
+   its key and token in a 0600 state file under ``demo/devices/``. The supervisor then plans
+   the mall station's event through :class:`StationEvents` (``demo.station``).
 3. The plan (:mod:`~fieldhall.server.demo.plan`) is played in time order on a clock set to
    each step's instant in the past: the device signs its case (sealed ID number and phone,
    real photos) or supplement or delivery at the head of its hash chain and pushes it
@@ -67,7 +68,7 @@ from .credentials import DemoRecord, DeviceRecord, StaffLogin, demo_dir
 from .forms import applicant_for, form_for
 from .people import AGENTS, GRIDS, STAFF, STATION_STAFF, AgentSpec, GridSpec, Person
 from .plan import CATALOG_VERSION, CasePlan, Step, build_plan
-from .station import seed_station_event
+from .station import ensure_mall_station, seed_station_event
 from .visit_plan import DEVICE_ACTIONS, LIVE, VisitPlan, VisitStep, build_visit_plan
 
 __all__ = ["DEFAULT_SEED", "DemoError", "Timeline", "seed_demo"]
@@ -236,6 +237,32 @@ class Seeder:
                 )
         return logins
 
+    def plan_station_event(self, plans: Sequence[CasePlan]) -> None:
+        """The mall's event: the day the plan files its station cases, planned by the
+        supervisor the working day before (see :mod:`~fieldhall.server.demo.station`)."""
+        station = [p for p in plans if p.channel == "mobile_station"]
+        days = {s.day for p in station for s in p.steps if s.action == "file"}
+        if len(days) != 1:
+            raise DemoError(f"the station's cases are filed on {len(days)} days, not one")
+        (day,) = days
+        opens = datetime.combine(self.timeline.days[day], DAY_BEGINS, tzinfo=HALL_TZ)
+        closes = datetime.combine(self.timeline.days[day], DAY_ENDS, tzinfo=HALL_TZ)
+        device = self.devices[STATION_STAFF.slug].state
+        try:
+            seed_station_event(
+                self.parts.stations,
+                self.staff["supervisor"],
+                opens=opens,
+                closes=closes,
+                planned_at=self.timeline.instant(day + 1, 420),
+                matters=[p.matter for p in station],
+                catalog_version=CATALOG_VERSION,
+                staff=[str(device.agent_id)],
+                devices=[str(device.device_id)],
+            )
+        except HallError as exc:
+            raise DemoError(f"the station event was refused: {exc}") from exc
+
     def enroll_devices(self) -> None:
         """The agents, each with a phone enrolled over HTTP (reference client)."""
         devices_dir = demo_dir(self.data_dir) / "devices"
@@ -244,7 +271,7 @@ class Seeder:
         with self.parts.field.session() as session:
             for grid in GRIDS:
                 ensure_grid(session, grid.id, grid.name)
-            seed_station_event(session)
+            ensure_mall_station(session)
             for spec in (*AGENTS, STATION_STAFF):
                 agent = add_agent(
                     session,
@@ -657,6 +684,8 @@ def seed_demo(
     seeder.enroll_devices()
     say(f"  {len(seeder.devices)} devices enrolled over HTTP ({lap()})")
     plans = build_plan()
+    seeder.plan_station_event(plans)
+    say(f"  the mall station's event planned ({lap()})")
     visits = build_visit_plan()
     workflow = parts.workflow
     real_clocks = workflow.clock, parts.visits.clock
