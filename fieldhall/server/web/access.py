@@ -5,7 +5,8 @@ CSRF token: :class:`BadForm` (a 403 page).
 
 The roles of each page follow the REST API's table (``hall.http.access``): cases for
 clerks, approvers and supervisors; home visits for clerks and supervisors; supervision for
-supervisors; admins do no casework.
+supervisors; mobile stations for every role, planned by supervisors and admins (admins do no
+casework).
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from litestar import Request
 
 from fieldhall.field_app_api.tables import StaffAccount
 
-from ..hall.http.access import CASE_READERS, REPORT_READERS, VISIT_STAFF, HallContext
+from ..hall.http.access import (
+    CASE_READERS,
+    REPORT_READERS,
+    STATION_MANAGERS,
+    STATION_READERS,
+    VISIT_STAFF,
+    HallContext,
+)
 from .i18n import pick_locale
 from .sessions import COOKIE, AddressThrottle, WebSession, WebSessions
 
@@ -27,6 +35,8 @@ __all__ = [
     "CASE_READERS",
     "LANG_COOKIE",
     "REPORT_READERS",
+    "STATION_MANAGERS",
+    "STATION_READERS",
     "VISIT_STAFF",
     "BadForm",
     "NotSignedIn",
@@ -92,6 +102,8 @@ class Visitor:
             items.append(("/hall/cases", "Cases"))
         if self.may(VISIT_STAFF):
             items.append(("/hall/visits", "Home visits"))
+        if self.may(STATION_READERS):
+            items.append(("/hall/stations", "Mobile stations"))
         if self.may(REPORT_READERS):
             items.append(("/hall/supervision", "Supervision"))
         return items

@@ -1,5 +1,6 @@
 """A posted form as the body the REST API would send: a case action's for ``Workflow.act``,
-a visit request's for ``VisitService.create`` and ``VisitService.act``.
+a visit request's for ``VisitService.create`` and ``VisitService.act``, a station event's
+for ``StationEvents.create``, ``change`` and ``cancel``.
 
 Blank fields are left out, so the workflow's own parser (``hall.commands``) decides what is
 required and says what is wrong; nothing is validated twice.
@@ -7,9 +8,20 @@ required and says what is wrong; nothing is validated twice.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-__all__ = ["action_body", "visit_action_body", "visit_body"]
+import orjson
+
+from ..hall.timelimits.localday import HALL_TZ
+
+__all__ = [
+    "action_body",
+    "station_cancel_body",
+    "station_event_body",
+    "visit_action_body",
+    "visit_body",
+]
 
 
 def _text(form: Any, name: str) -> str | None:
@@ -95,3 +107,56 @@ def visit_action_body(action: str, form: Any) -> dict[str, Any]:
     if action == "cancel":
         return _fields(form, "reason")
     return {**_target(form), **_fields(form, "reason")}
+
+
+def _hall_instant(value: str | None) -> str | None:
+    """A ``datetime-local`` value is the hall's wall-clock time; anything else is passed on
+    as typed, for the service to refuse precisely."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=HALL_TZ)
+    return moment.isoformat()
+
+
+def _revision(form: Any, body: dict[str, Any]) -> None:
+    revision = _text(form, "revision")
+    if revision is not None:
+        body["revision"] = int(revision) if revision.isdigit() else revision
+
+
+def station_event_body(
+    form: Any, *, location: str | None = None, change: bool = False
+) -> dict[str, Any]:
+    """A new event, or (``change``) the whole event as the form shows it against the form's
+    ``revision``. The form has no map: a change keeps the stored ``location`` of the place."""
+    body: dict[str, Any] = _fields(form, "title", "catalog_version")
+    place = _fields(form, "place_name", "place_address")
+    body["place"] = {"name": place.get("place_name"), "address": place.get("place_address")}
+    body["place"] = {k: v for k, v in body["place"].items() if v is not None}
+    if location:
+        body["place"]["location"] = orjson.loads(location)
+    for name in ("starts_at", "ends_at"):
+        instant = _hall_instant(_text(form, name))
+        if instant is not None:
+            body[name] = instant
+    body["departments"] = list(form.getall("department", []))
+    body["matters"] = list(form.getall("matter", []))
+    body["staff"] = list(form.getall("agent", []))
+    body["devices"] = list(form.getall("device", []))
+    note = _text(form, "note")
+    if note is not None or change:
+        body["note"] = note  # a change with the note emptied clears it
+    if change:
+        _revision(form, body)
+    return body
+
+
+def station_cancel_body(form: Any) -> dict[str, Any]:
+    body = _fields(form, "reason")
+    _revision(form, body)
+    return body

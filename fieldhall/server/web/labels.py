@@ -20,6 +20,8 @@ __all__ = [
     "ROLES",
     "SOURCES",
     "STATES",
+    "STATION_ACTIONS",
+    "STATION_PHASES",
     "STEPS",
     "UPDATE_OUTCOMES",
     "URGENCIES",
@@ -190,4 +192,18 @@ UPDATE_OUTCOMES: Mapping[str, str] = {
 CASE_LINKS: Mapping[str, str] = {
     "unknown_request": N_("names no request"),
     "other_grid": N_("filed by another grid's agent"),
+}
+
+# A station event's phase now, in the order the stations page lists them.
+STATION_PHASES: Mapping[str, str] = {
+    "ongoing": N_("Running now"),
+    "upcoming": N_("Upcoming"),
+    "ended": N_("Past"),
+    "cancelled": N_("Cancelled (station event)"),
+}
+
+STATION_ACTIONS: Mapping[str, str] = {
+    "create": N_("Create the event"),
+    "change": N_("Change the event"),
+    "cancel": N_("Cancel the event"),
 }

@@ -21,6 +21,7 @@ from .case_pages import CasePages
 from .inbox_pages import InboxPages
 from .rendering import SECURITY_HEADERS, page
 from .sessions import AddressThrottle, WebSessions
+from .station_pages import StationEventPages, StationPages
 from .supervision_pages import SupervisionPages
 from .visit_pages import VisitPages
 
@@ -99,6 +100,8 @@ def hall_web_router() -> Router:
             InboxPages,
             CasePages,
             VisitPages,
+            StationPages,
+            StationEventPages,
             SupervisionPages,
             static,
         ],
