@@ -1,7 +1,8 @@
 """The hall UI in Debian's Chromium, driven by playwright-core (``walkthrough.mjs``): a clerk,
 two approvers and a supervisor take a real signed case from the device's filing to its
 closing, the Python side playing the device between the phases; then the clerk turns a
-hotline call into a visit request and dispatches it on the board. Screenshots of every screen
+hotline call into a visit request and dispatches it on the board; the supervisor opens a
+mobile station's running event and reads its summary. Screenshots of every screen
 go to ``test-artifacts/web/``.
 
 Chromium, Node and playwright-core missing make this test fail, never skip: ``make test``
@@ -14,12 +15,14 @@ import json
 import os
 import shutil
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.field_fixtures import senior_card_case
+from fieldhall.schemas.signatures import rfc3339_utc
+from tests.field_fixtures import CATALOG_VERSION, senior_card_case
 from tests.hall.support import (
     local_hall,
     push,
@@ -27,6 +30,7 @@ from tests.hall.support import (
     supplement,
     wait_projected,
 )
+from tests.hall.test_stations import station_case
 from tests.servers import REPO
 
 pytestmark = pytest.mark.timeout(600)
@@ -53,9 +57,10 @@ def _tools() -> str:
     return node
 
 
-def run_phase(node: str, phase: str, url: str, case_id: str) -> dict[str, Any]:
+def run_phase(node: str, phase: str, url: str, case_id: str, **extra: str) -> dict[str, Any]:
     env = {
         **os.environ,
+        **extra,
         "HALL_URL": url,
         "CASE_ID": case_id,
         "ARTIFACTS": str(ARTIFACTS),
@@ -148,6 +153,36 @@ def test_clerk_approvers_and_supervisor_in_a_real_browser(
         assert body["resident"]["name"] == "刘秀英" and body["ticket"] == "12345-0815"
         assert body["document"]["version"] == 1  # signed once, for the dispatch
 
+        # A station event running now, with two cases its phone filed.
+        zhou = hall.hall.enroll("周站长", "grid-a", "station-wuyue")
+        start = datetime.now(UTC).replace(microsecond=0)
+        with hall.staff("sam").client() as client:
+            created = client.post(
+                "/api/v1/stations/station-wuyue/events",
+                json={
+                    "title": "政务服务进商圈",
+                    "place": {"name": "吾悦广场一楼中庭", "address": "安康市汉滨区吾悦广场"},
+                    "starts_at": rfc3339_utc(start - timedelta(hours=1)),
+                    "ends_at": rfc3339_utc(start + timedelta(hours=4)),
+                    "departments": ["civil_affairs"],
+                    "matters": ["senior_citizen_card"],
+                    "staff": [zhou.state.agent_id],
+                    "devices": [zhou.state.device_id],
+                    "catalog_version": CATALOG_VERSION,
+                },
+            )
+        assert created.status_code == 201, created.text
+        event_id = created.json()["id"]
+        for seed in (41, 42):
+            doc, files = station_case(zhou, seed)
+            push(zhou, doc, files)
+        wait_projected(hall.url)
+        station = run_phase(node, "station", hall.url, case_id, STATION_EVENT_ID=event_id)
+        rest = hall.staff("sam").get(f"/api/v1/station-events/{event_id}/summary").json()
+        assert rest["totals"]["cases"] == 2
+        assert station["by_matter"] == {r["matter_id"]: r["cases"] for r in rest["by_matter"]}
+        assert station["totals"].startswith("活动期间收件 2 件")
+
         shots = sorted(p.name for p in ARTIFACTS.glob("*.png"))
         for name in (
             "before-01",
@@ -158,5 +193,7 @@ def test_clerk_approvers_and_supervisor_in_a_real_browser(
             "after-01",
             "dispatch-01",
             "dispatch-03-board-dispatched",
+            "station-01-stations",
+            "station-02-station-event",
         ):
             assert any(s.startswith(name) for s in shots), (name, shots)

@@ -10,6 +10,7 @@ import { chromium } from "playwright-core";
 
 const HALL = process.env.HALL_URL;
 const CASE_ID = process.env.CASE_ID;
+const STATION_EVENT_ID = process.env.STATION_EVENT_ID || "";
 const OUT = process.env.ARTIFACTS;
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const FLAGS = [
@@ -322,6 +323,33 @@ const phases = {
     check(timeline.includes("已派单"), "the timeline shows the dispatch");
     await screenshot(page, "visit-detail");
     return { request_id: requestId, grid: grids[0].slice(5) };
+  },
+
+  // The supervisor opens the mall station's event from the menu and reads its summary.
+  async station() {
+    const sam = await browserFor("sam");
+    const { page } = sam;
+    await logIn(sam);
+    await Promise.all([page.waitForNavigation(), page.click('header nav a[href="/hall/stations"]')]);
+    check((await page.locator("h1").textContent()).includes("流动服务站"), "not the stations page");
+    const row = page.locator(`tr.row[id="${STATION_EVENT_ID}"]`);
+    check((await row.count()) === 1, "the event is not listed");
+    check((await row.textContent()).includes("进行中"), "the event is not running now");
+    await screenshot(page, "stations");
+    await Promise.all([page.waitForNavigation(), row.locator("a.open").click()]);
+    check(page.url().endsWith(`/hall/station-events/${STATION_EVENT_ID}`), `event not open: ${page.url()}`);
+    check((await page.locator("#published .badge.ok").count()) === 1, "the event is not published");
+    const totals = (await page.locator("#summary-totals").textContent()).replace(/\s+/g, " ").trim();
+    const byMatter = await page.locator("#by-matter tr.tally-row").evaluateAll((rows) =>
+      Object.fromEntries(
+        rows.map((r) => [r.dataset.id, Number(r.querySelector("td.num").textContent)]),
+      ),
+    );
+    check((await page.locator("#summary-csv").getAttribute("href")).endsWith("/summary.csv"), "no CSV link");
+    await screenshot(page, "station-event");
+    await page.keyboard.press("u");
+    await page.waitForURL(`${HALL}/hall/stations`);
+    return { totals, by_matter: byMatter };
   },
 
   async after() {
