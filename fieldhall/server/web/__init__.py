@@ -1,11 +1,13 @@
-"""The hall's web UI under ``/hall``: server-rendered pages for clerks, approvers and
-supervisors, in Chinese first (English available).
+"""The hall's web UI under ``/hall``: server-rendered pages for clerks, approvers,
+supervisors and (the stations) admins, in Chinese first (English available).
 
 * **Pages** (Jinja2, ``templates/``) call the same functions as the REST API — the inbox
   ``hall.queries.list_cases``, the case ``hall.detail.case_detail``, every action
   ``Workflow.act`` (with the form's one-time ``Idempotency-Key``), supervision
   ``hall.reports``, the dispatch board ``hall.visits`` (``list_requests``,
-  ``request_detail``, ``VisitService.create``/``act`` with the form's key), a material's
+  ``request_detail``, ``VisitService.create``/``act`` with the form's key), the mobile
+  stations ``hall.stations`` (``list_stations``, ``list_events``, ``event_summary``,
+  ``StationEvents.create``/``change``/``cancel`` against the form's revision), a material's
   thumbnail and preview ``photos.case_photos.derivative_path`` — so the UI can do nothing the
   API would not.
 * **Sign-in** (``sessions``, ``auth_pages``): server-side sessions behind an HttpOnly,

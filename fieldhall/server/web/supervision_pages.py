@@ -1,6 +1,7 @@
-"""``/hall/supervision``: e-supervision (电子监察) at a glance — on-time rates, clocks in
-warning, satisfaction, trips per case, cases per grid and matter — from ``hall.reports``
-(the REST reports' own functions), charted as inline SVG."""
+"""``/hall/supervision``: e-supervision (电子监察) at a glance — on-time rates, the cases and
+home-visit requests whose clocks warn or are overdue, satisfaction, trips per case, cases per
+grid and matter — from ``hall.reports`` (the REST reports' own functions), charted as inline
+SVG."""
 
 from __future__ import annotations
 
