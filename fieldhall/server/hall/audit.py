@@ -328,6 +328,31 @@ def entry_hash(
     return hashlib.sha256(rfc8785.dumps(body)).hexdigest()
 
 
+def _spliced_entry_hash(
+    seq: int,
+    at: datetime,
+    actor: Actor,
+    action: str,
+    subject: Subject,
+    canonical_details: bytes,
+    prev_hash: str,
+) -> str:
+    """:func:`entry_hash` for details already in their canonical form (the text stored),
+    without canonicalising them a second time. RFC 8785 writes an object as its members
+    sorted by name, each value in its own canonical form whatever surrounds it, so the
+    entry's bytes are those of the members before ``details`` (``action``, ``actor``,
+    ``at``), ``"details":`` and the details' canonical bytes, then the members after it
+    (``prev_hash``, ``seq``, ``subject``)."""
+    before = rfc8785.dumps(
+        {"action": action, "actor": {"kind": actor.kind, "id": actor.id}, "at": _at_text(at)}
+    )
+    after = rfc8785.dumps(
+        {"prev_hash": prev_hash, "seq": seq, "subject": {"type": subject.type, "id": subject.id}}
+    )
+    data = b"".join((before[:-1], b',"details":', canonical_details, b",", after[1:]))
+    return hashlib.sha256(data).hexdigest()
+
+
 def _at_text(moment: datetime) -> str:
     return _utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -440,7 +465,10 @@ def append_many(
     for entry, canonical, parsed in prepared:
         seq += 1
         actor, action, subject = entry.actor, entry.action, entry.subject
-        digest = entry_hash(seq, moment, actor, action, subject, parsed, prev_hash)
+        # canonical is the canonical text of parsed (checked by _canonical_details).
+        digest = _spliced_entry_hash(
+            seq, moment, actor, action, subject, canonical.encode("utf-8"), prev_hash
+        )
         rows.append(
             {
                 "seq": seq,

@@ -449,7 +449,13 @@ json_values = st.recursive(
 def test_any_i_json_details_verify(details: dict[str, Any]) -> None:
     engine = _memory_engine()
     with engine.begin() as connection:
-        record = append(connection, Actor.system("t"), "test.details", Subject("t", "1"), details)
+        record = append(
+            connection, Actor.system('t"é'), "test.details", Subject("t", "1/ü"), details
+        )
+    # append hashes the stored canonical text spliced into the entry; anyone recomputes it
+    # from the entry's values (entry_hash, what verify does).
+    args = (record.actor, record.action, record.subject, record.details, record.prev_hash)
+    assert record.hash == entry_hash(record.seq, record.at, *args), details
     assert check(engine).ok, details
     with engine.begin() as connection:
         assert list_entries(connection, after=record.seq - 1) == [record]
