@@ -23,8 +23,10 @@ from fieldhall.schemas import chain_hash
 from fieldhall.server.hall import projector as projector_module
 from fieldhall.server.hall.audit import list_entries, verify
 from fieldhall.server.hall.projector import Projector
+from fieldhall.server.hall.search import terms_of
 from fieldhall.server.hall.tables import (
     HallCase,
+    HallCaseTerm,
     HallDocument,
     HallEvent,
     HallMaterial,
@@ -99,6 +101,16 @@ def test_cases_are_projected_with_their_materials_and_receipts(
             assert case.trips == 0  # filed at home: zero-trip proxy filing
             document = session.get(HallDocument, case_id)
             assert document is not None and document.receipt_id is not None
+            # The batch's search terms and materials went in with one insert each.
+            terms = session.exec(
+                select(HallCaseTerm.term).where(HallCaseTerm.received_order == case.received_order)
+            )
+            assert set(terms) == terms_of(case.search_text)
+            materials = session.exec(select(HallMaterial).where(HallMaterial.case_id == case_id))
+            assert sorted((m.material_id, m.doc_id, len(m.sha256)) for m in materials) == [
+                (material_id, case_id, 64)
+                for material_id in ("consent_signature", "id_card", "photo")
+            ]
         assert verify(session).ok
     # The arrival is recorded as a transition, but the device's acknowledgement is its
     # signed receipt: no case_event goes out for it.
