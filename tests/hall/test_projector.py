@@ -18,15 +18,22 @@ from sqlalchemy import func, text
 from sqlmodel import select
 
 from fieldhall.field_app_api.client import DeviceClient
-from fieldhall.server.hall.audit import verify
+from fieldhall.field_app_api.service import FIELD_DB
+from fieldhall.schemas import chain_hash
+from fieldhall.server.hall import projector as projector_module
+from fieldhall.server.hall.audit import list_entries, verify
 from fieldhall.server.hall.projector import Projector
+from fieldhall.server.hall.search import terms_of
 from fieldhall.server.hall.tables import (
     HallCase,
+    HallCaseTerm,
     HallDocument,
     HallEvent,
     HallMaterial,
     ProjectorCheckpoint,
 )
+from fieldhall.sync.documents import parse_incoming
+from fieldhall.sync.policy import ADMIN
 from tests.field_fixtures import senior_card_case as senior_case
 from tests.hall.support import LocalHall, local_hall, push
 
@@ -94,12 +101,87 @@ def test_cases_are_projected_with_their_materials_and_receipts(
             assert case.trips == 0  # filed at home: zero-trip proxy filing
             document = session.get(HallDocument, case_id)
             assert document is not None and document.receipt_id is not None
+            # The batch's search terms and materials went in with one insert each.
+            terms = session.exec(
+                select(HallCaseTerm.term).where(HallCaseTerm.received_order == case.received_order)
+            )
+            assert set(terms) == terms_of(case.search_text)
+            materials = session.exec(select(HallMaterial).where(HallMaterial.case_id == case_id))
+            assert sorted((m.material_id, m.doc_id, len(m.sha256)) for m in materials) == [
+                (material_id, case_id, 64)
+                for material_id in ("consent_signature", "id_card", "photo")
+            ]
         assert verify(session).ok
     # The arrival is recorded as a transition, but the device's acknowledgement is its
     # signed receipt: no case_event goes out for it.
     assert hall.parts.workflow.publish() == 0
     docs, _ = bob.pull()
     assert sorted(d["type"] for d in docs) == ["case"] * 3 + ["receipt"] * 3
+
+
+def test_the_signed_bytes_hash_is_the_devices_whether_taken_from_the_receipt_or_computed(
+    hall: LocalHall, bob: DeviceClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A document's receipt in the same batch carries the hash the door computed: the
+    projector takes it (for that revision only) instead of canonicalising the document
+    again, and computes it otherwise. Either way it is the device's own chain hash."""
+    docs = []
+    for seed in range(1, 5):
+        doc, files = senior_case(bob, seed)
+        push(bob, doc, files)
+        docs.append(doc)
+    # A receipt naming another revision of the last case, with a wrong hash: not taken.
+    forged = {
+        "_id": "receipt:forged",
+        "type": "receipt",
+        "for": {"id": docs[-1]["_id"], "rev": "1-0123456789abcdef", "sha256": "0" * 64},
+    }
+    (stored,) = hall.parts.field.store.bulk_docs(
+        FIELD_DB, [parse_incoming(forged, new_edits=True)], principal=ADMIN
+    )
+    assert stored.error is None
+    computed: list[str] = []
+
+    def counting_chain_hash(doc: Any) -> str:
+        computed.append(str(doc["_id"]))
+        return chain_hash(doc)
+
+    monkeypatch.setattr(projector_module, "chain_hash", counting_chain_hash)
+    projector = hall.parts.projector
+    projector.batch = 1  # the first case alone: its receipt is in the next batch
+    assert projector.project_batch() == 1
+    assert computed == [docs[0]["_id"]]
+    projector.batch = 500  # the rest with their receipts
+    projector.project_pending()
+    assert computed == [docs[0]["_id"]]
+    with hall.parts.field.read_session() as session:
+        for doc in docs:
+            row = session.get(HallDocument, doc["_id"])
+            assert row is not None and row.signed_sha256 == chain_hash(doc)
+        received = [
+            e.details["sha256"]
+            for e in list_entries(session, limit=100)
+            if e.action == "device.document_received"
+        ]
+        assert received == [chain_hash(doc) for doc in docs]
+
+
+def test_a_full_batch_leaves_a_document_without_its_receipt_to_the_next_batch(
+    hall: LocalHall, bob: DeviceClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = push_cases(bob, 4)
+    states, _ = hall.parts.field.store.changes(FIELD_DB, since=0, limit=100)
+    kinds = [s.doc_id.split(":")[0] for s in states]
+    assert kinds == ["case", "receipt"] * 4  # each receipt right after its document
+    monkeypatch.setattr(projector_module, "chain_hash", None)  # never called
+    projector = hall.parts.projector
+    projector.batch = 3
+    # case, receipt, case: the second case waits for the next batch, with its receipt.
+    assert projector.project_batch() == 2
+    assert projector.checkpoint() == states[1].seq
+    assert projector.project_pending() == 6
+    with hall.parts.field.read_session() as session:
+        assert {d.doc_id for d in session.exec(select(HallDocument))} == set(ids)
 
 
 def test_projecting_twice_adds_nothing(hall: LocalHall, bob: DeviceClient) -> None:

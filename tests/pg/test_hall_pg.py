@@ -92,3 +92,19 @@ def test_killed_mid_batch(
 
 def test_two_projectors_at_once(quiet_hall: LocalHall, quiet_bob: DeviceClient) -> None:
     test_projector.test_two_projectors_at_once_project_each_document_once(quiet_hall, quiet_bob)
+
+
+def test_the_doors_hash(
+    quiet_hall: LocalHall, quiet_bob: DeviceClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    test_projector.test_the_signed_bytes_hash_is_the_devices_whether_taken_from_the_receipt_or_computed(
+        quiet_hall, quiet_bob, monkeypatch
+    )
+
+
+def test_a_full_batch_waits_for_receipts(
+    quiet_hall: LocalHall, quiet_bob: DeviceClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    test_projector.test_a_full_batch_leaves_a_document_without_its_receipt_to_the_next_batch(
+        quiet_hall, quiet_bob, monkeypatch
+    )

@@ -15,6 +15,7 @@ from sqlmodel import select
 
 from .context import Tx, Who
 from .machine import State
+from .rows import new_row
 from .rules import apply_delivery
 from .search import index_case
 from .tables import HallCase, HallDelivery, HallEvent, HallSupplement, utc
@@ -33,7 +34,8 @@ def receive_case(wf: Workflow, tx: Tx, doc: Mapping[str, Any], seq: int) -> Hall
     matter = doc["matter"]
     name = str(applicant.get("name", ""))
     address = applicant.get("address")
-    case = HallCase(
+    case = new_row(
+        HallCase,
         id=doc["_id"],
         received_order=seq,
         rev=doc["_rev"],
@@ -59,7 +61,7 @@ def receive_case(wf: Workflow, tx: Tx, doc: Mapping[str, Any], seq: int) -> Hall
         trips=1 if doc.get("channel") == "hall" else 0,
     )
     tx.session.add(case)
-    index_case(tx.session, case)
+    index_case(tx, case)
     wf.add_materials(tx, case.id, doc)
     wf.move(tx, case, "receive", Who.device(doc["device_id"]))
     link_case(tx, case)  # filed on a home visit: the request shows it
@@ -68,7 +70,8 @@ def receive_case(wf: Workflow, tx: Tx, doc: Mapping[str, Any], seq: int) -> Hall
 
 def receive_supplement(wf: Workflow, tx: Tx, doc: Mapping[str, Any]) -> HallSupplement:
     """A supplement arrived: match it to the notice or acceptance it answers."""
-    supplement = HallSupplement(
+    supplement = new_row(
+        HallSupplement,
         doc_id=doc["_id"],
         case_id=doc["case_id"],
         answers_event=doc["answers_event"],
@@ -122,7 +125,8 @@ def _settle_deficiencies(wf: Workflow, tx: Tx, case: HallCase, who: Who) -> None
 def receive_delivery(wf: Workflow, tx: Tx, doc: Mapping[str, Any]) -> HallDelivery:
     """The agent's signed delivery: the case is delivered if its result was ready."""
     recipient = doc.get("recipient") or {}
-    delivery = HallDelivery(
+    delivery = new_row(
+        HallDelivery,
         id=doc["_id"],
         case_id=doc["case_id"],
         source="device",

@@ -8,6 +8,12 @@ the audit entries (``device.document_received`` for each device document; the wo
 for the transitions documents trigger) last. Rows and checkpoint commit together, so a crash
 anywhere replays the whole batch and nothing of it is half there.
 
+Fast enough for a backlog (bench/hall_bench.py (a)): a device document's signed-bytes hash is
+the one the door put in its receipt when the receipt is in the batch (a full batch ends
+before a document whose receipt follows it, see :func:`_tail_to_next_batch`), and hashed
+here otherwise; hot rows are built with :func:`~fieldhall.server.hall.rows.new_row`; the
+search terms and materials of the whole batch are one insert each when it ends.
+
 Idempotent: a device document is projected once (``hall_document`` is keyed by its id and a
 synced device document is immutable), so a lost or rewound checkpoint re-reads documents
 without duplicating a row, an event or an audit entry. Server documents in the feed complete
@@ -23,6 +29,7 @@ other server processes.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,6 +47,7 @@ from fieldhall.sync.store import DocState
 
 from .audit import Actor, Subject
 from .events import publish_events
+from .rows import new_row
 from .tables import HallDocument, HallEvent, ProjectorCheckpoint
 from .visits import receive_update
 from .visits.documents import publish_visit_requests
@@ -51,6 +59,7 @@ log = logging.getLogger("fieldhall.hall.projector")
 
 DEVICE_TYPES = frozenset({"case", "supplement", "delivery", "visit_update"})
 DEFAULT_BATCH = 500
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _UNSIGNED = ("_rev", "_revisions", "_attachments", "_conflicts", "_deleted_conflicts")
 
 
@@ -129,19 +138,22 @@ class Projector:
         if not states:
             return 0
         records = store.revisions(FIELD_DB, [(s.doc_id, s.winner) for s in states])
+        docs = [
+            (state, {"_id": state.doc_id, "_rev": record.rev, **record.body})
+            for state in states
+            if (record := records.get((state.doc_id, state.winner))) is not None
+            and not record.deleted
+        ]
+        hashes = _door_hashes(docs)
+        if len(states) == self.batch:  # the feed goes on: maybe with the tail's receipts
+            states, docs = _tail_to_next_batch(states, docs, hashes)
         with self.workflow.transaction() as tx:
             checkpoint = self._locked_checkpoint(tx.session)
             if checkpoint.seq != since:
                 return -1
-            docs = [
-                (state, {"_id": state.doc_id, "_rev": record.rev, **record.body})
-                for state in states
-                if (record := records.get((state.doc_id, state.winner))) is not None
-                and not record.deleted
-            ]
             known = self._known_documents(tx, docs)
             for state, doc in docs:
-                self._apply(tx, state, doc, known)
+                self._apply(tx, state, doc, known, hashes)
             checkpoint.seq = states[-1].seq
             checkpoint.updated_at = tx.at
             tx.session.add(checkpoint)
@@ -169,12 +181,14 @@ class Projector:
         state: DocState,
         doc: dict[str, Any],
         known: dict[str, HallDocument],
+        hashes: Mapping[tuple[str, str], str],
     ) -> None:
         doc_type = doc.get("type")
         if doc_type in DEVICE_TYPES:
             if state.doc_id in known:
                 return  # projected before: a replayed batch or a rewound checkpoint
-            known[state.doc_id] = self._device_document(tx, state, doc)
+            sha = hashes.get((state.doc_id, str(doc["_rev"])))
+            known[state.doc_id] = self._device_document(tx, state, doc, sha)
         elif doc_type == "case_event":
             event = tx.session.get(HallEvent, state.doc_id)
             if event is not None and event.published_at is None:
@@ -186,12 +200,15 @@ class Projector:
                 projected.receipt_id = state.doc_id
                 tx.session.add(projected)
 
-    def _device_document(self, tx: Tx, state: DocState, doc: Mapping[str, Any]) -> HallDocument:
+    def _device_document(
+        self, tx: Tx, state: DocState, doc: Mapping[str, Any], sha: str | None
+    ) -> HallDocument:
         doc_type = str(doc["type"])
         case_id = state.doc_id if doc_type == "case" else doc.get("case_id")
-        signed = {k: v for k, v in doc.items() if k not in _UNSIGNED}
-        sha = chain_hash(signed)
-        row = HallDocument(
+        if sha is None:
+            sha = chain_hash({k: v for k, v in doc.items() if k not in _UNSIGNED})
+        row = new_row(
+            HallDocument,
             doc_id=state.doc_id,
             type=doc_type,
             case_id=case_id,
@@ -279,6 +296,57 @@ class Projector:
                 log.exception("projector batch failed (attempt %d); retrying", failures)
             delay = self.poll_interval * min(2**failures, 30) if failures else self.poll_interval
             self._wake.wait(delay)
+
+
+def _door_hashes(docs: list[tuple[DocState, dict[str, Any]]]) -> dict[tuple[str, str], str]:
+    """The signed-bytes hashes the door computed, from the batch's receipts: (id, rev) →
+    SHA-256.
+
+    A receipt's ``for.sha256`` is ``chain_hash`` of the revision ``for.rev`` of document
+    ``for.id`` as the door stored it (``field_app_api.receipts``), which is what
+    :meth:`Projector._device_document` would compute from that revision: ``chain_hash``
+    hashes the signed bytes, which leave out exactly the members the two views differ in
+    (``_rev``, ``_attachments``…). Only the server writes receipts. A document whose receipt
+    is not in the batch, or names another revision, is hashed here (a backlog, where speed
+    matters, has its receipts in the feed)."""
+    hashes: dict[tuple[str, str], str] = {}
+    for _, doc in docs:
+        if doc.get("type") != "receipt":
+            continue
+        acknowledged = doc.get("for")
+        if not isinstance(acknowledged, Mapping):
+            continue
+        doc_id, rev, sha = (
+            acknowledged.get("id"),
+            acknowledged.get("rev"),
+            acknowledged.get("sha256"),
+        )
+        if (
+            isinstance(doc_id, str)
+            and isinstance(rev, str)
+            and isinstance(sha, str)
+            and _SHA256.fullmatch(sha)
+        ):
+            hashes[(doc_id, rev)] = sha
+    return hashes
+
+
+def _tail_to_next_batch(
+    states: list[DocState],
+    docs: list[tuple[DocState, dict[str, Any]]],
+    hashes: Mapping[tuple[str, str], str],
+) -> tuple[list[DocState], list[tuple[DocState, dict[str, Any]]]]:
+    """A full batch ends before its first device document whose receipt is not in it, if
+    that keeps half the batch: receipts follow their documents in the feed, so the next
+    batch brings that document with its receipt, and the door's hash saves hashing it
+    here. Never less than half, so a feed without receipts is projected at full pace."""
+    for index, (state, doc) in enumerate(docs):
+        if doc.get("type") in DEVICE_TYPES and (state.doc_id, str(doc["_rev"])) not in hashes:
+            keep = sum(1 for s in states if s.seq < state.seq)
+            if keep < max(1, len(states) // 2):
+                break
+            return states[:keep], docs[:index]
+    return states, docs
 
 
 def unpublished_events(field: FieldService) -> int:

@@ -23,6 +23,7 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from .context import Tx
 from .tables import HallCase, HallCaseTerm
 
 __all__ = [
@@ -100,14 +101,17 @@ def rarest_term(session: Session, terms: Iterable[str]) -> tuple[str, int]:
     return min(((term, postings(term)) for term in sorted(terms)), key=lambda tc: tc[1])
 
 
-def index_case(session: Session, case: HallCase) -> None:
-    """Write the case's terms (in the caller's transaction; once, when the case arrives)."""
+def index_case(target: Session | Tx, case: HallCase) -> None:
+    """Write the case's terms, once, when the case arrives: now in a session's transaction,
+    or at the end of a workflow transaction (with its other cases' terms, one insert)."""
     rows: list[dict[str, Any]] = [
         {"term": term, "received_order": case.received_order}
         for term in sorted(terms_of(case.search_text))
     ]
-    if rows:
-        session.connection().execute(insert(_terms), rows)
+    if isinstance(target, Tx):
+        target.insert_at_end(_terms, rows)
+    elif rows:
+        target.connection().execute(insert(_terms), rows)
 
 
 def reindex_all(session: Session, batch: int = 2_000) -> int:

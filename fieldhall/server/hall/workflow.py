@@ -43,7 +43,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from ulid import ULID
@@ -61,6 +61,7 @@ from .errors import BadRequest, Conflict, Forbidden, NotFound
 from .events import EventSigner, build_case_event, new_event_id, publish_events
 from .machine import FINAL_STATES, TRANSITIONS, State, roles_for, sources_of
 from .notifications.records import raise_decision
+from .rows import new_row
 from .tables import (
     HallCase,
     HallDelivery,
@@ -257,7 +258,8 @@ class Workflow:
             document = orjson.dumps(tx.signer.sign(unsigned, tx.at)).decode()
         else:
             event_id = f"transition:{ULID()}"
-        row = HallEvent(
+        row = new_row(
+            HallEvent,
             id=event_id,
             case_id=case.id,
             ordinal=ordinal,
@@ -322,7 +324,7 @@ class Workflow:
     # ------------------------------------------------------------------ helpers
 
     def add_materials(self, tx: Tx, case_id: str, doc: Mapping[str, Any]) -> None:
-        # One multi-row insert, no ORM objects: rows written once and never changed.
+        # No ORM objects, one insert per transaction: rows written once and never changed.
         rows = [
             {
                 "case_id": case_id,
@@ -336,8 +338,7 @@ class Workflow:
             }
             for material in doc.get("materials") or []
         ]
-        if rows:
-            tx.session.connection().execute(insert(_materials), rows)
+        tx.insert_at_end(_materials, rows)
 
     def missing_materials(self, session: Session, case: HallCase) -> list[str]:
         """Required materials of the case's matter that no case or supplement brought."""
