@@ -159,7 +159,9 @@ KINDS: dict[str, Sender] = {
 }
 
 
-def measure(hall: Server, device: DeviceClient, size: int, rounds: int) -> dict[str, list[Timing]]:
+def measure(
+    hall: Server, device: DeviceClient, size: int, rounds: int, blob_dir: Path
+) -> dict[str, list[Timing]]:
     timings: dict[str, list[Timing]] = {kind: [] for kind in KINDS}
     names = list(KINDS)
     headers = {"Authorization": f"Bearer {device.state.token}"}
@@ -169,14 +171,21 @@ def measure(hall: Server, device: DeviceClient, size: int, rounds: int) -> dict[
             KINDS[kind](client, device, os.urandom(1024 * 1024))
         for r in range(rounds):
             data = os.urandom(size)
+            digest = hashlib.sha256(data).hexdigest()
             order = names[r % len(names) :] + names[: r % len(names)]
+            blob = blob_dir / "sha256" / digest[:2] / digest[2:4] / digest
             for kind in order:
+                # Each kind stores the bytes afresh: had an earlier kind of the round left
+                # them in the content-addressed store, this one would skip writing them.
+                blob.unlink(missing_ok=True)
                 assert hall.pid is not None
                 cpu = cpu_seconds(hall.pid)
                 started = time.perf_counter()
                 status = KINDS[kind](client, device, data)
                 elapsed = time.perf_counter() - started
                 timings[kind].append(Timing(elapsed, cpu_seconds(hall.pid) - cpu, status))
+                if not blob.exists():
+                    raise RuntimeError(f"{kind}: the bytes are not in the blob store at {blob}")
     return timings
 
 
@@ -234,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         add_staff(data_dir)
         hall = start_hall(data_dir, "hall")
         device = enroll(hall, "上传测试", "grid-bench")
-        timings = measure(hall, device, size, args.rounds)
+        timings = measure(hall, device, size, args.rounds, data_dir / "blobs")
     finally:
         if hall is not None:
             hall.stop()
@@ -243,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         load_after = " ".join(loadavg.read().split()[:3])
     notes = [
         f"{size / 1024 / 1024:.0f} MiB of random bytes per round, fresh each round; "
-        f"{args.rounds} rounds, the order rotating; one warm-up of each (1 MiB) untimed",
+        f"{args.rounds} rounds, the order rotating, the blob removed before each kind (so none "
+        "finds the bytes already stored); one warm-up of each (1 MiB) untimed",
         f"fieldhall {code_revision()}; `fieldhall serve` on SQLite (WAL, synchronous=FULL), "
         f"data on {filesystem_of(workdir)} ({workdir.parent}); client httpx "
         f"{httpx.__version__}, one keep-alive connection, 127.0.0.1",
