@@ -17,7 +17,10 @@ bytes were fsynced when they arrived, so finishing costs a link and three direct
 not a second write and fsync of the whole file. The sha256 and md5 the store needs are
 computed while the bytes arrive, on the worker thread that writes each 1 MiB batch (hashlib
 releases the GIL, so the event loop keeps receiving meanwhile); only an upload sent in several
-requests is read back once to hash it. Where the filesystem cannot link, the bytes are copied.
+requests is read back once to hash it. Each batch's writeback to disk is started as soon as it
+is written (:meth:`.parts.PartWriter.write_all`), so the fsync before the 204 waits for the
+last batch only, not for the whole file (~12 ms of 20 MB). Where the filesystem cannot link,
+the bytes are copied.
 """
 
 from __future__ import annotations
