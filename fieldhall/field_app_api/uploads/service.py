@@ -206,7 +206,7 @@ class Uploads:
             if reached == upload.length:
                 # Still holding the part's lock: finish in the same thread hop.
                 return await anyio.to_thread.run_sync(
-                    self._finish_locked, writer, upload.upload_id, content
+                    self._finish_locked, writer, upload.upload_id, content, upload
                 )
         finally:
             writer.close()
@@ -292,18 +292,27 @@ class Uploads:
             writer.close()
 
     def _finish_locked(
-        self, writer: PartWriter, upload_id: str, content: _ContentHashes | None = None
+        self,
+        writer: PartWriter,
+        upload_id: str,
+        content: _ContentHashes | None = None,
+        unfinished: Upload | None = None,
     ) -> Upload:
         """``finish`` with the part's lock held; ``content``: the hashes of every byte, if
-        the caller computed them on the way in."""
-        row = self._row(upload_id)
-        if row is None:
-            raise UploadNotFound(f"no upload {upload_id}")
-        if row.sha256 is not None:
-            return _view(row, row.length)
-        if writer.offset != row.length:
+        the caller computed them on the way in; ``unfinished``: the upload as this request
+        read it, not complete (only a holder of the lock completes it, so it still is not;
+        a termination meanwhile is caught when the row is updated)."""
+        if unfinished is None:
+            row = self._row(upload_id)
+            if row is None:
+                raise UploadNotFound(f"no upload {upload_id}")
+            if row.sha256 is not None:
+                return _view(row, row.length)
+            unfinished = _view(row, writer.offset)
+        length, device_id = unfinished.length, unfinished.device_id
+        if writer.offset != length:
             raise OffsetMismatch(f"upload {upload_id} is not complete")
-        if content is None or content.length != row.length:
+        if content is None or content.length != length:
             content = _ContentHashes.of(self.parts.read_chunks(upload_id))
         info = _link_into(self.blobs, self.parts.path(upload_id), content)
         if info is None:  # the filesystem cannot link: copy
@@ -323,10 +332,10 @@ class Uploads:
                 expires,
             )
             session.add(stored)
-            record = session.get(UploadedBlob, (row.device_id, info.sha256))
+            record = session.get(UploadedBlob, (device_id, info.sha256))
             if record is None:
                 record = UploadedBlob(
-                    device_id=row.device_id,
+                    device_id=device_id,
                     sha256=info.sha256,
                     length=info.length,
                     md5_digest=info.md5_digest,
