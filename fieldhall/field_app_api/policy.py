@@ -37,6 +37,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select
 
+from fieldhall.schemas import documents
 from fieldhall.schemas.canonical import signed_bytes
 from fieldhall.schemas.chain import ChainEntry as ChainLink
 from fieldhall.schemas.chain import ChainStatus, chain_hash, check_chain
@@ -53,8 +54,8 @@ from .tables import ChainEntry
 
 __all__ = ["DEVICE_TYPES", "FieldPolicy", "refuse"]
 
-DEVICE_TYPES = frozenset({"case", "supplement", "delivery", "visit_update"})
-SERVER_TYPES = frozenset({"case_event", "visit_request", "receipt", "station_event"})
+DEVICE_TYPES = frozenset(documents.DEVICE_TYPES)
+SERVER_TYPES = frozenset(documents.SERVER_TYPES)
 
 _chain = ChainEntry.__table__  # type: ignore[attr-defined]
 

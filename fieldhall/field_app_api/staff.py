@@ -22,7 +22,7 @@ from .tables import StaffAccount
 if TYPE_CHECKING:
     from .service import FieldService
 
-__all__ = ["ROLES", "add_staff", "authenticate_staff", "verify_staff"]
+__all__ = ["ROLES", "add_staff", "verify_staff"]
 
 ROLES = ("admin", "clerk", "approver", "supervisor")
 LOCKOUT_AFTER = 5
@@ -66,33 +66,6 @@ def add_staff(
     return account
 
 
-def authenticate_staff(session: Session, username: str, password: str) -> StaffAccount | None:
-    """The account for a correct name and password; ``None`` otherwise (and counts failures)."""
-    account = session.get(StaffAccount, username)
-    if account is None or not account.active:
-        _hasher.hash(password)  # same cost either way: no user enumeration by timing
-        return None
-    now = _now()
-    if account.locked_until is not None and account.locked_until > now:
-        return None
-    try:
-        _hasher.verify(account.password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        account.failed_logins += 1
-        if account.failed_logins >= LOCKOUT_AFTER:
-            account.locked_until = now + LOCKOUT_FOR
-            account.failed_logins = 0
-        session.add(account)
-        session.commit()
-        return None
-    if account.failed_logins or account.locked_until:
-        account.failed_logins = 0
-        account.locked_until = None
-        session.add(account)
-        session.commit()
-    return account
-
-
 class _RecentlyVerified:
     """Passwords verified in the last minutes, so an API client sending HTTP Basic on every
     request pays argon2 (~0.2 s of CPU by design) once, not per request. Keyed by a hash of
@@ -129,9 +102,10 @@ _verified = _RecentlyVerified()
 
 
 def verify_staff(service: FieldService, username: str, password: str) -> StaffAccount | None:
-    """:func:`authenticate_staff` without holding the database's write lock while argon2
-    runs: the account is read, the password checked outside any transaction, and the write
-    lock taken only to count a failure or clear a lockout."""
+    """The account for a correct name and password, ``None`` otherwise (failures counted;
+    :data:`LOCKOUT_AFTER` of them lock the account for :data:`LOCKOUT_FOR`). argon2 runs
+    outside any transaction: the account is read, the password checked, and the write lock
+    taken only to count a failure or clear a lockout."""
     with service.read_session() as session:
         account = session.get(StaffAccount, username)
     if account is None or not account.active:

@@ -42,9 +42,12 @@ def _case(device: DeviceClient, photo: Material) -> tuple[dict[str, object], lis
     ("photo", "detail"),
     [
         (Material("id.jpg", png(7), "image/jpeg", "id_card"), "declared image/jpeg"),
-        (Material("id.jpg", jpeg(7)[:300], "image/jpeg", "id_card"), ""),
+        (Material("id.jpg", jpeg(7)[:300], "image/jpeg", "id_card"), "truncated JPEG"),
         (Material("id.jpg", b"\x7fELF" + bytes(200), "image/jpeg", "id_card"), "ELF"),
-        (Material("id.jpg", jpeg(8) + b"PK\x05\x06" + bytes(18), "image/jpeg", "id_card"), ""),
+        (
+            Material("id.jpg", jpeg(8) + b"PK\x05\x06" + bytes(18), "image/jpeg", "id_card"),
+            "trailing data: 22 bytes",
+        ),
     ],
     ids=["png-declared-jpeg", "truncated-jpeg", "renamed-executable", "jpeg-zip-polyglot"],
 )

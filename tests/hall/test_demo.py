@@ -127,7 +127,6 @@ def test_some_cases_are_overdue_and_some_due_tomorrow(demo: Seeded) -> None:
 
 
 def test_visit_requests_in_every_state_one_escalated_one_with_its_case(demo: Seeded) -> None:
-    print(next(line for line in demo.lines if "visit requests" in line))
     expected = Counter(plan.expected for plan in build_visit_plan())
     assert demo.record.visits == dict(expected)
     assert set(expected) == {

@@ -96,10 +96,15 @@ def test_bytes_are_copied_where_the_filesystem_cannot_link(uploads: Uploads) -> 
 
 
 def test_the_same_bytes_uploaded_twice_keep_one_blob(uploads: Uploads) -> None:
+    inodes = []
     for _ in range(2):
         upload = uploads.create("bob", len(DATA))
         assert asyncio.run(uploads.receive(upload, 0, _chunks(DATA))).complete
+        inodes.append(uploads.blobs.path_of(hashlib.sha256(DATA).hexdigest()).stat().st_ino)
     _stored(uploads, DATA)
+    assert inodes[0] == inodes[1]  # the second upload found the blob: not replaced
+    stored = [p for p in (uploads.blobs.root / "sha256").rglob("*") if p.is_file()]
+    assert len(stored) == 1
 
 
 def test_a_wrong_checksum_or_an_overlong_body_leaves_nothing(uploads: Uploads) -> None:

@@ -94,6 +94,9 @@ def test_the_session_cookie(hall: LocalHall) -> None:
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/hall" in cookie
     assert "Secure" not in cookie  # plain http on 127.0.0.1
     assert "planted-by-an-attacker" not in cookie  # a fresh id, never the offered one
+    # A browser-session cookie: the server ends idle sessions; a cookie that expired a fixed
+    # time after login would cut off a clerk in the middle of a working day.
+    assert "max-age" not in cookie.lower() and "expires" not in cookie.lower()
     # Behind a TLS-terminating proxy every cookie is Secure (httpx, on plain http, would not
     # send a Secure cookie back: the test hands it over itself).
     tls = anonymous(hall, **{"X-Forwarded-Proto": "https"})

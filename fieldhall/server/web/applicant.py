@@ -42,7 +42,7 @@ def signed_case(field: FieldService, case_id: str) -> dict[str, Any]:
     except StoreNotFound:
         raise NotFound("case.not_found", f"no case {case_id}") from None
     record = store.revisions(FIELD_DB, [(case_id, state.winner)]).get((case_id, state.winner))
-    if record is None:
+    if record is None or record.deleted:
         raise NotFound("case.not_found", f"no stored revision of {case_id}")
     return dict(record.body)
 

@@ -39,7 +39,7 @@ from .access import (
 )
 from .i18n import LOCALES
 from .rendering import SECURITY_HEADERS, page
-from .sessions import COOKIE, IDLE
+from .sessions import COOKIE
 
 __all__ = ["AuthController", "home_of", "safe_next"]
 
@@ -176,7 +176,9 @@ class AuthController(Controller):
                     httponly=True,
                     samesite="lax",
                     secure=secure,
-                    max_age=int(IDLE.total_seconds()),
+                    # No max_age: a browser-session cookie. The server ends the session after
+                    # IDLE without use or LIFETIME after login; a cookie expiring IDLE after
+                    # login would log out a clerk who never stopped working.
                 ),
                 Cookie(key=LOGIN_CSRF_COOKIE, value="", path="/hall/login", max_age=0),
             ],

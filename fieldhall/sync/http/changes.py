@@ -186,8 +186,9 @@ def _pending_now(ctx: Context, feed: _Feed, rows: list[dict[str, Any]], last: in
 def _normal_now(ctx: Context, feed: _Feed, since: int | None) -> dict[str, Any]:
     """A ``normal`` feed's whole answer in one worker-thread hop (a replication asks for
     hundreds of pages): the database checked, the page, what is left after it."""
-    now = ctx.store.info(feed.db, ctx.principal).update_seq  # a missing database: 404
-    rows, last = _rows_now(ctx, feed, now if since is None else since, feed.limit)
+    if since is None:  # only "now" needs the database's info: for a device it walks its channels
+        since = ctx.store.info(feed.db, ctx.principal).update_seq
+    rows, last = _rows_now(ctx, feed, since, feed.limit)  # a missing database: 404
     pending = _pending_now(ctx, feed, rows, last)
     return {"results": rows, "last_seq": format_seq(last), "pending": pending}
 

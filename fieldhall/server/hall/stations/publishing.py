@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 import orjson
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from fieldhall.field_app_api.service import FIELD_DB, FieldService
@@ -82,10 +82,9 @@ def publish_station_events(field: FieldService, *, batch: int = PUBLISH_BATCH) -
 
 def unpublished_station_events(field: FieldService) -> int:
     with field.read_session() as session:
-        return len(
+        unpublished = col(HallStationEvent.published_revision) < col(HallStationEvent.revision)
+        return int(
             session.exec(
-                select(HallStationEvent.id).where(
-                    col(HallStationEvent.published_revision) < col(HallStationEvent.revision)
-                )
-            ).all()
+                select(func.count()).select_from(HallStationEvent).where(unpublished)
+            ).one()
         )
