@@ -24,8 +24,10 @@ __all__ = [
     "EMAIL_PATTERN",
     "FORMATS",
     "FORMAT_CHECKER",
+    "FORMAT_CHECKS",
     "UTC_DATE_TIME_PATTERN",
     "is_date",
+    "is_email",
     "is_rfc3339",
     "is_rfc3339_utc",
 ]
@@ -83,10 +85,21 @@ def _strings_only(check: Callable[[object], bool]) -> Callable[[object], bool]:
     return lambda value: not isinstance(value, str) or check(value)
 
 
+def is_email(value: object) -> bool:
+    return isinstance(value, str) and bool(_EMAIL.match(value))
+
+
+# The checks by format name: jsonschema's checker below and the fast validator
+# (schemas/validation.py) are given the same functions, so they agree on every value.
+FORMAT_CHECKS: dict[str, Callable[[object], bool]] = {
+    "date": is_date,
+    "date-time": is_rfc3339,
+    "email": is_email,
+}
+
 FORMAT_CHECKER = FormatChecker(formats=())
-FORMAT_CHECKER.checks("date")(_strings_only(is_date))
-FORMAT_CHECKER.checks("date-time")(_strings_only(is_rfc3339))
-FORMAT_CHECKER.checks("email")(_strings_only(lambda value: bool(_EMAIL.match(str(value)))))
+for _name, _check in FORMAT_CHECKS.items():
+    FORMAT_CHECKER.checks(_name)(_strings_only(_check))
 
 # The ``format`` values a form schema may use; the checker above knows each of them.
-FORMATS = frozenset({"date", "date-time", "email"})
+FORMATS = frozenset(FORMAT_CHECKS)
