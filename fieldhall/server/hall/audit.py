@@ -107,6 +107,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
+from fieldhall.schemas.canonical import canonical_bytes, orjson_writes_jcs
+
 __all__ = [
     "ACTOR_KINDS",
     "GENESIS_HASH",
@@ -344,10 +346,10 @@ def _spliced_entry_hash(
     entry's bytes are those of the members before ``details`` (``action``, ``actor``,
     ``at``), ``"details":`` and the details' canonical bytes, then the members after it
     (``prev_hash``, ``seq``, ``subject``)."""
-    before = _jcs(
+    before = canonical_bytes(
         {"action": action, "actor": {"kind": actor.kind, "id": actor.id}, "at": _at_text(at)}
     )
-    after = _jcs(
+    after = canonical_bytes(
         {"prev_hash": prev_hash, "seq": seq, "subject": {"type": subject.type, "id": subject.id}}
     )
     data = b"".join((before[:-1], b',"details":', canonical_details, b",", after[1:]))
@@ -378,43 +380,10 @@ def _load_details(canonical: str) -> Any:
     return json.loads(canonical, parse_int=_json_int, parse_constant=_reject_constant)
 
 
-def _plain(value: Any) -> bool:
-    """Whether orjson's output with sorted keys is the RFC 8785 form of ``value``: JSON
-    without floats (JCS writes numbers its own way) and integers within I-JSON's safe
-    range, exact dicts, lists, strings; keys in the Basic Multilingual Plane (JCS sorts keys
-    by UTF-16 code units, orjson by code points: the same order there). Strings are escaped
-    alike (``"``, ``\\``, control characters as ``\\b \\t \\n \\f \\r`` or
-    ``\\u00xx``, everything else literally)."""
-    kind = type(value)
-    if kind is str or kind is bool or value is None:
-        return True
-    if kind is int:
-        return bool(-_MAX_SAFE_INT <= value <= _MAX_SAFE_INT)
-    if kind is dict:
-        return all(
-            type(key) is str and (key.isascii() or max(key) <= "\uffff") and _plain(item)
-            for key, item in value.items()
-        )
-    if kind is list or kind is tuple:
-        return all(_plain(item) for item in value)
-    return False
-
-
-def _jcs(value: Any) -> bytes:
-    """RFC 8785 bytes of ``value``: orjson's where they are the same (:func:`_plain`,
-    checked against rfc8785 in tests/unit/hall/test_audit.py), rfc8785's otherwise."""
-    if _plain(value):
-        try:
-            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-        except orjson.JSONEncodeError:
-            pass  # lone surrogates, deep nesting: rfc8785 says what is wrong
-    return rfc8785.dumps(value)
-
-
 def _canonical_details(details: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     body = dict(details)
     try:
-        plain = _plain(body)
+        plain = orjson_writes_jcs(body, floats=False)
     except RecursionError as exc:
         raise InvalidAuditEntry(f"details are not I-JSON: {exc}") from exc
     if plain:

@@ -40,7 +40,6 @@ from fieldhall.server.hall.audit import (
     Head,
     InvalidAuditEntry,
     Subject,
-    _jcs,
     append,
     append_many,
     ensure_audit_tables,
@@ -460,40 +459,6 @@ def test_any_i_json_details_verify(details: dict[str, Any]) -> None:
     assert check(engine).ok, details
     with engine.begin() as connection:
         assert list_entries(connection, after=record.seq - 1) == [record]
-
-
-any_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**60), 2**60)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),  # lone surrogates too
-    lambda inner: (
-        st.lists(inner, max_size=4)
-        | st.dictionaries(st.text(), inner, max_size=5)
-        | st.dictionaries(st.text(st.characters(codec="utf-8"), max_size=3), inner, max_size=5)
-    ),
-    max_leaves=16,
-)
-
-
-@settings(max_examples=500, deadline=None)
-@given(value=any_values)
-def test_the_fast_canonical_form_is_rfc8785s_or_refused_alike(value: Any) -> None:
-    """The append path writes orjson's sorted output where it is the RFC 8785 form (keys
-    beyond the BMP sort differently, floats are written differently: those go to rfc8785)."""
-    try:
-        expected = rfc8785.dumps(value)
-    except (rfc8785.CanonicalizationError, UnicodeEncodeError):
-        with pytest.raises((rfc8785.CanonicalizationError, UnicodeEncodeError)):
-            _jcs(value)
-        return
-    assert _jcs(value) == expected
-
-
-def test_keys_beyond_the_bmp_sort_by_utf16_code_units() -> None:
-    value = {"\U0001f600": 1, "\uff61": 2}  # 😀 (surrogates D83D DE00) before ｡ (FF61)
-    assert _jcs(value) == rfc8785.dumps(value) == '{"😀":1,"｡":2}'.encode()
 
 
 _MEMORY: list[Engine] = []

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import random
+import struct
+from typing import Any
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fieldhall.schemas import parse_ijson, signed_bytes
-from fieldhall.schemas.canonical import UNSIGNED_MEMBERS
+from fieldhall.schemas.canonical import UNSIGNED_MEMBERS, canonical_bytes, orjson_writes_jcs
 from fieldhall.schemas.errors import IJsonError
 
 from .examples import signed
@@ -126,3 +132,72 @@ def test_values_that_are_not_ijson_have_no_signed_bytes() -> None:
         with pytest.raises(IJsonError) as refused:
             signed_bytes(bad)  # type: ignore[arg-type]
         assert refused.value.pointer == pointer
+
+
+# -- the fast path: orjson's bytes where they are RFC 8785's ---------------------------------
+
+any_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**60), 2**60)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.floats(-1000, 1000).map(lambda x: round(x, 4))  # coordinates, amounts
+    | st.text(),  # lone surrogates too
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(), inner, max_size=5)
+        | st.dictionaries(st.text(st.characters(codec="utf-8"), max_size=3), inner, max_size=5)
+    ),
+    max_leaves=16,
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(value=any_values)
+def test_the_fast_canonical_form_is_rfc8785s_or_refused_alike(value: Any) -> None:
+    """orjson writes what rfc8785 writes, or the value goes to rfc8785 (keys beyond the BMP
+    sort differently, many floats are written differently, big integers are not I-JSON)."""
+    try:
+        expected = rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError):
+        with pytest.raises((rfc8785.CanonicalizationError, UnicodeEncodeError)):
+            canonical_bytes(value)
+        return
+    assert canonical_bytes(value) == expected
+
+
+def test_keys_beyond_the_bmp_sort_by_utf16_code_units() -> None:
+    value = {"\U0001f600": 1, "\uff61": 2}  # 😀 (surrogates D83D DE00) before ｡ (FF61)
+    assert not orjson_writes_jcs(value)
+    assert canonical_bytes(value) == rfc8785.dumps(value) == '{"😀":1,"｡":2}'.encode()
+
+
+@pytest.mark.parametrize(
+    ("number", "fast"),
+    [(43.8626, True), (-0.5, True), (12.5, True), (1.0, False), (-0.0, False), (1e20, False),
+     (1e21, True), (1e-7, True), (2**53 - 1, True), (2**53, False)],
+)  # fmt: skip
+def test_numbers_take_the_fast_path_only_when_written_alike(number: float, fast: bool) -> None:
+    assert orjson_writes_jcs({"n": number}) is fast
+    if abs(number) < 2**53:
+        assert canonical_bytes({"n": number}) == rfc8785.dumps({"n": number})
+
+
+def test_floats_of_every_magnitude_are_written_as_rfc8785_writes_them() -> None:
+    # Bit patterns spread over the whole double range, seeded: a failure repeats.
+    rng = random.Random(8785)
+    for _ in range(20_000):
+        (number,) = struct.unpack("<d", rng.randbytes(8))
+        if number != number or number in (float("inf"), float("-inf")):
+            continue
+        assert canonical_bytes([number]) == rfc8785.dumps([number]), number
+
+
+def test_every_code_point_is_escaped_as_rfc8785_escapes_it() -> None:
+    text = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    assert orjson_writes_jcs({"s": text})
+    assert canonical_bytes({"s": text}) == rfc8785.dumps({"s": text})
+
+
+def test_a_case_takes_the_fast_path() -> None:
+    assert orjson_writes_jcs(signed("case"))
