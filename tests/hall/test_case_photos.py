@@ -30,6 +30,7 @@ from fieldhall.field_app_api.client import DeviceClient, Material
 from fieldhall.server.photos.material_photos import MaterialPhotos
 from fieldhall.server.photos.nearcopy import NearCopy, Probe
 from fieldhall.server.photos.outcomes import Outcome
+from fieldhall.server.photos.pacing import IngestPacer
 from fieldhall.server.photos.tables import HallPhoto, HallPhotoMatch, PhotoCheckpoint
 from fieldhall.server.photos.worker import DerivativeJob, derive
 from tests.field_fixtures import CATALOG_VERSION, png
@@ -421,6 +422,54 @@ def test_an_unreadable_original_is_retried_later(hall: LocalHall) -> None:
     photo = by_name(carol.case(case_id))["a.jpg"]["photo"]
     assert photo["status"] == "derived"
     assert carol.get(photo["thumbnail_url"]).status_code == 200
+
+
+def test_the_background_worker_yields_to_device_writes_but_not_for_long(hall: LocalHall) -> None:
+    """Devices write without pause: the background worker waits (the door first) but only
+    up to its bound, then derives them, one job at a time while the writes go on."""
+    bob = hall.hall.enroll("王建国", "grid-a")
+    materials = [
+        Material("a.jpg", ID_CARD, "image/jpeg", "id_card"),
+        Material("b.jpg", CERTIFICATE, "image/jpeg", "photo"),
+        Material("c.jpg", scene(7), "image/jpeg", "photo"),
+    ]
+    file_case(bob, "张桂兰", materials, seed=1)
+    hall.parts.projector.project_pending()
+    running: list[int] = []
+    most: list[int] = [0]
+
+    class Watched(MaterialPhotos):
+        def _record(self, outcome: Outcome) -> None:
+            running.append(1)
+            most[0] = max(most[0], len(running))
+            try:
+                time.sleep(0.1)  # long enough for two jobs at once to overlap here
+                super()._record(outcome)
+            finally:
+                running.pop()
+
+    quiet, bound = 0.3, 1.0
+    pacer = IngestPacer(quiet=quiet, max_defer=bound)
+    worker = Watched(
+        hall.parts.field, hall.parts.photos.store, pacer=pacer, poll_interval=0.05, max_workers=2
+    )
+    pacer.device_wrote()
+    started = time.monotonic()
+    worker.start()
+    try:
+        for _ in range(600):  # at most ~30 s
+            pacer.device_wrote()  # a write every 50 ms: never quiet
+            backlog = worker.backlog().to_json()
+            if backlog == {"pending": 0, "unqueued": 0}:
+                break
+            assert time.monotonic() - started >= bound * 0.9 or backlog["unqueued"] == 4
+            time.sleep(0.05)
+        done = time.monotonic() - started
+    finally:
+        worker.stop()
+    assert backlog == {"pending": 0, "unqueued": 0}  # not starved
+    assert done >= bound  # but it waited for the bound first
+    assert most[0] == 1
 
 
 # ---------------------------------------------------------------------- several workers

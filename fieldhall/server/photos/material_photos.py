@@ -45,6 +45,9 @@ cases). The migration to revision 0005 numbers the rows already derived; a field
 than that, still running alongside during an upgrade, records rows without a number, which a
 process sees at its next start (its first read takes every derived row).
 
+The background thread's passes yield to device ingest in a bounded way (``pacing``); a pass
+started with :meth:`run_pending` does not.
+
 The projector knows nothing of this worker; it notices new materials by polling (cheap: an
 index range after the checkpoint) and by store commits on ``/sync/field`` waking it.
 """
@@ -54,7 +57,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import FIRST_COMPLETED, Future
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -75,6 +78,7 @@ from .derived_index import DerivedIndex
 from .hashes import PhotoHashes
 from .nearcopy import NearCopy, Probe, find_near_copies, probe
 from .outcomes import DerivationFailed, Derived, NotDerived, Outcome
+from .pacing import IngestPacer
 from .rendering import THUMBNAIL
 from .store import DerivativeStore
 from .tables import HallPhoto, HallPhotoMatch, PhotoCheckpoint, PhotoStatus
@@ -117,6 +121,7 @@ class MaterialPhotos:
         poll_interval: float = 1.0,
         max_workers: int | None = None,
         clock: Clock = now,
+        pacer: IngestPacer | None = None,
     ) -> None:
         self.field = field
         self.store = store
@@ -125,6 +130,7 @@ class MaterialPhotos:
         self.poll_interval = poll_interval
         self.max_workers = max_workers
         self.clock = clock
+        self.pacer = pacer or IngestPacer()
         self._worker: DerivativeWorker | None = None
         self._worker_lock = threading.Lock()
         self._wake = threading.Event()
@@ -240,17 +246,27 @@ class MaterialPhotos:
     def run_pending(self) -> int:
         """Queue new materials, then derive until nothing is due; returns the rows settled.
 
-        A row whose outcome could not be recorded stays pending for the next pass.
+        A row whose outcome could not be recorded stays pending for the next pass. Not paced:
+        it runs at once, with every thread (the background thread's passes yield to ingest).
         """
+        return self._pass(paced=False)
+
+    def _pass(self, *, paced: bool) -> int:
+        if paced:
+            self.pacer.wait_turn(self._stop)
         self.queue_new()
         settled = 0
         tried: set[int] = set()
+        first = True
         while not self._stop.is_set():
+            if paced and not first:
+                self.pacer.wait_turn(self._stop)
+            first = False
             due = [row for row in self._due() if row.id not in tried]
             if not due:
                 return settled
             tried.update(row.id for row in due)
-            futures = self._submit(due)
+            futures = self._submit(due, paced=paced)
             done, _ = wait_futures(futures, timeout=_PASS_TIMEOUT_SECONDS)
             settled += sum(
                 count
@@ -277,7 +293,7 @@ class MaterialPhotos:
                 )
             )
 
-    def _submit(self, rows: Iterable[HallPhoto]) -> dict[Future[Outcome], int]:
+    def _submit(self, rows: Iterable[HallPhoto], *, paced: bool) -> dict[Future[Outcome], int]:
         by_original: dict[str, list[HallPhoto]] = {}
         for row in rows:
             by_original.setdefault(row.sha256, []).append(row)
@@ -285,9 +301,19 @@ class MaterialPhotos:
         blobs = self.field.store.blobs
         futures: dict[Future[Outcome], int] = {}
         for sha256, same in by_original.items():
+            if paced:
+                self._one_at_a_time_while_ingesting(futures)
             job = DerivativeJob(sha256, same[0].content_type, _reader(blobs.read, sha256))
             futures[worker.submit(job)] = len(same)
         return futures
+
+    def _one_at_a_time_while_ingesting(self, submitted: Iterable[Future[Outcome]]) -> None:
+        """While devices write, let one job run at a time rather than one per core."""
+        while self.pacer.ingesting() and not self._stop.is_set():
+            running = [future for future in submitted if not future.done()]
+            if not running:
+                return
+            wait_futures(running, timeout=self.pacer.quiet, return_when=FIRST_COMPLETED)
 
     def _derivatives(self) -> DerivativeWorker:
         with self._worker_lock:
@@ -440,6 +466,8 @@ class MaterialPhotos:
 
     def _on_commit(self, database: str, principal: Principal, docs: list[dict[str, Any]]) -> None:
         if database == FIELD_DB:
+            if principal.context.get("device") is not None:
+                self.pacer.device_wrote()
             self._wake.set()
 
     def _run(self) -> None:
@@ -451,7 +479,7 @@ class MaterialPhotos:
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                self.run_pending()
+                self._pass(paced=True)
                 failures = 0
             except Exception:
                 failures += 1
