@@ -28,8 +28,11 @@ from sqlmodel import select
 
 from fieldhall.field_app_api.client import DeviceClient, Material
 from fieldhall.server.photos.material_photos import MaterialPhotos
+from fieldhall.server.photos.nearcopy import NearCopy, Probe
 from fieldhall.server.photos.outcomes import Outcome
+from fieldhall.server.photos.pacing import IngestPacer
 from fieldhall.server.photos.tables import HallPhoto, HallPhotoMatch, PhotoCheckpoint
+from fieldhall.server.photos.worker import DerivativeJob, derive
 from tests.field_fixtures import CATALOG_VERSION, png
 from tests.hall.support import LocalHall, local_hall, password, push
 from tests.unit.photos.pictures import XMP, gps_exif, jpeg_segments, with_segment
@@ -419,3 +422,134 @@ def test_an_unreadable_original_is_retried_later(hall: LocalHall) -> None:
     photo = by_name(carol.case(case_id))["a.jpg"]["photo"]
     assert photo["status"] == "derived"
     assert carol.get(photo["thumbnail_url"]).status_code == 200
+
+
+def test_the_background_worker_yields_to_device_writes_but_not_for_long(hall: LocalHall) -> None:
+    """Devices write without pause: the background worker waits (the door first) but only
+    up to its bound, then derives them, one job at a time while the writes go on."""
+    bob = hall.hall.enroll("王建国", "grid-a")
+    materials = [
+        Material("a.jpg", ID_CARD, "image/jpeg", "id_card"),
+        Material("b.jpg", CERTIFICATE, "image/jpeg", "photo"),
+        Material("c.jpg", scene(7), "image/jpeg", "photo"),
+    ]
+    file_case(bob, "张桂兰", materials, seed=1)
+    hall.parts.projector.project_pending()
+    running: list[int] = []
+    most: list[int] = [0]
+
+    class Watched(MaterialPhotos):
+        def _record(self, outcome: Outcome) -> None:
+            running.append(1)
+            most[0] = max(most[0], len(running))
+            try:
+                time.sleep(0.1)  # long enough for two jobs at once to overlap here
+                super()._record(outcome)
+            finally:
+                running.pop()
+
+    quiet, bound = 0.3, 1.0
+    pacer = IngestPacer(quiet=quiet, max_defer=bound)
+    worker = Watched(
+        hall.parts.field, hall.parts.photos.store, pacer=pacer, poll_interval=0.05, max_workers=2
+    )
+    pacer.device_wrote()
+    started = time.monotonic()
+    worker.start()
+    try:
+        for _ in range(600):  # at most ~30 s
+            pacer.device_wrote()  # a write every 50 ms: never quiet
+            backlog = worker.backlog().to_json()
+            if backlog == {"pending": 0, "unqueued": 0}:
+                break
+            assert time.monotonic() - started >= bound * 0.9 or backlog["unqueued"] == 4
+            time.sleep(0.05)
+        done = time.monotonic() - started
+    finally:
+        worker.stop()
+    assert backlog == {"pending": 0, "unqueued": 0}  # not starved
+    assert done >= bound  # but it waited for the bound first
+    assert most[0] == 1
+
+
+# ---------------------------------------------------------------------- several workers
+
+
+def test_copies_are_matched_whichever_worker_recorded_them(hall: LocalHall) -> None:
+    match_across_workers(hall)
+
+
+def match_across_workers(hall: LocalHall) -> None:
+    """Two workers on one database, as two server processes: each compares a photo with its
+    own in-memory index of the photos derived. A copy is found whichever worker recorded the
+    other photo and whenever: one loaded before, one recorded by the other worker since the
+    index was loaded, one recorded by the other worker after this one searched its index but
+    before it took the lock to write."""
+    parts = hall.parts
+    bob = hall.hall.enroll("王建国", "grid-a")
+    one = MaterialPhotos(parts.field, parts.photos.store)
+    two = MaterialPhotos(parts.field, parts.photos.store)
+    copy, forwarded = near_copy(ID_CARD), near_copy(near_copy(ID_CARD))
+
+    def record(worker: MaterialPhotos, data: bytes) -> None:
+        sha256 = hashlib.sha256(data).hexdigest()
+        job = DerivativeJob(sha256, "image/jpeg", lambda: data)
+        worker._record(derive(job, parts.photos.store))
+
+    def file(applicant: str, data: bytes, seed: int) -> str:
+        material = Material(f"photo_{seed}.jpg", data, "image/jpeg", "id_card")
+        case_id, _ = file_case(bob, applicant, [material], seed)
+        parts.projector.project_pending()
+        one.queue_new()
+        return case_id
+
+    first = file("张桂兰", ID_CARD, 1)
+    unrelated = file("刘德明", scene(7), 2)
+    second = file("王秀英", copy, 3)
+    record(one, ID_CARD)  # its index loaded: empty
+    record(one, scene(7))  # refreshed: holds the card
+    record(two, copy)  # loads both: a near copy of the first case's card
+    # The same bytes as the first case's card, in a fourth case, recorded by the first worker;
+    # the second records a forwarded copy in a fifth case after the first searched its index.
+    third = file("李秀兰", ID_CARD, 4)
+    fourth = file("赵德明", forwarded, 5)
+    searched: list[int] = []
+    search = one._index.search
+
+    def search_then_the_other_records(query: Probe) -> tuple[list[NearCopy[int]], int]:
+        found, seq = search(query)
+        searched.append(seq)
+        record(two, forwarded)
+        return found, seq
+
+    one._index.search = search_then_the_other_records  # type: ignore[method-assign]
+    record(one, ID_CARD)
+
+    with parts.field.read_session() as session:
+        photos = {
+            row.case_id: row
+            for row in session.exec(select(HallPhoto))
+            if row.name.startswith("photo_")  # not the consent signatures, left pending
+        }
+        matches = {
+            (frozenset((m.case_id, m.other_case_id)), m.kind)
+            for m in session.exec(select(HallPhotoMatch))
+        }
+    assert {case: photos[case].status for case in (first, second, third, fourth)} == dict.fromkeys(
+        (first, second, third, fourth), "derived"
+    )
+    # The first worker's index had caught up with the second's copy before it searched; the
+    # fifth case's copy came after the search: only the check under the lock saw it.
+    assert searched == [photos[second].derived_seq]
+    assert searched[0] < (photos[fourth].derived_seq or 0)
+    assert matches == {
+        (frozenset((first, second)), "near_copy"),  # by the second worker
+        (frozenset((first, fourth)), "near_copy"),  # by the second worker
+        (frozenset((second, fourth)), "near_copy"),  # by the second worker
+        (frozenset((first, third)), "identical"),  # in the first worker's index from the start
+        (frozenset((second, third)), "near_copy"),  # recorded by the other worker since
+        (frozenset((third, fourth)), "near_copy"),  # recorded after the search
+    }
+    assert all(unrelated not in pair for pair, _ in matches)
+    one.close()
+    two.close()

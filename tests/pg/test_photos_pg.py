@@ -1,8 +1,9 @@
 """The hall's photo worker on PostgreSQL: the same tests as on SQLite (tests/hall/
 test_case_photos.py), on a fresh schema each: duplicates flagged on both cases naming each
 other, thumbnails oriented and without metadata, originals untouched, a PDF passed through,
-a restarted worker adding no row twice, an unreadable original retried, and the background
-worker following the projector."""
+a restarted worker adding no row twice, an unreadable original retried, the background
+worker following the projector, and two workers (as two server processes) matching each
+other's photos."""
 
 from __future__ import annotations
 
@@ -51,3 +52,7 @@ def test_unreadable_original_retried(quiet_hall: LocalHall) -> None:
 def test_background_worker(pg_schema: str, tmp_path: Path) -> None:
     with local_hall(tmp_path / "live", pg_schema) as live:
         photos.follow_in_the_background(live)
+
+
+def test_copies_matched_across_workers(quiet_hall: LocalHall) -> None:
+    photos.match_across_workers(quiet_hall)

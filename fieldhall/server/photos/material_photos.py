@@ -23,6 +23,31 @@ serialized by its own checkpoint lock, so they commit in increasing order and th
 never passes a row that is still to come; :meth:`queue_missed` (run at start) queues any
 material without a photo row regardless, should that ever not hold.
 
+Recording costs the same however many photos the hall holds, and holds the write lock only to
+write. Reading every derived row for each outcome, under the lock, made a push of 1,000
+cases quadratic and kept device writes waiting. Instead:
+
+* the photos to compare with live in memory, in a :class:`~.derived_index.DerivedIndex` (one a
+  process), read once and then only the rows recorded since, by ``derived_seq``;
+* the probe of the thumbnail, the refresh and the search run *before* the lock;
+* under the lock: the original's unsettled rows (by sha256), the photos derived after the
+  number the search covered, the next number, the writes. Each read is an index lookup.
+
+Why the guarantee still holds, across processes too (PostgreSQL, several workers): a derived
+row's ``derived_seq`` is allocated under the checkpoint lock (the largest so far + 1, a unique
+column) and commits with it, so numbers commit in increasing order and any read sees all the
+rows up to some number, never a later one without an earlier. Say the search covered every
+photo up to *n*. Whoever recorded a photo after that did so holding the lock, and committed
+before we got it; so the rows above *n*, read under the lock, are exactly the photos recorded
+meanwhile (usually none), and the new photo is compared with them before it is written. The
+rows of the same original recorded together are compared with each other (the same file in two
+cases). The migration to revision 0005 numbers the rows already derived; a fieldhall older
+than that, still running alongside during an upgrade, records rows without a number, which a
+process sees at its next start (its first read takes every derived row).
+
+The background thread's passes yield to device ingest in a bounded way (``pacing``); a pass
+started with :meth:`run_pending` does not.
+
 The projector knows nothing of this worker; it notices new materials by polling (cheap: an
 index range after the checkpoint) and by store commits on ``/sync/field`` waking it.
 """
@@ -32,7 +57,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import FIRST_COMPLETED, Future
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,9 +74,11 @@ from fieldhall.field_app_api.service import FIELD_DB, FieldService
 from fieldhall.sync.policy import Principal
 
 from ..hall.tables import HallMaterial
+from .derived_index import DerivedIndex
 from .hashes import PhotoHashes
-from .nearcopy import Probe, find_near_copies, probe
+from .nearcopy import NearCopy, Probe, find_near_copies, probe
 from .outcomes import DerivationFailed, Derived, NotDerived, Outcome
+from .pacing import IngestPacer
 from .rendering import THUMBNAIL
 from .store import DerivativeStore
 from .tables import HallPhoto, HallPhotoMatch, PhotoCheckpoint, PhotoStatus
@@ -94,6 +121,7 @@ class MaterialPhotos:
         poll_interval: float = 1.0,
         max_workers: int | None = None,
         clock: Clock = now,
+        pacer: IngestPacer | None = None,
     ) -> None:
         self.field = field
         self.store = store
@@ -102,11 +130,13 @@ class MaterialPhotos:
         self.poll_interval = poll_interval
         self.max_workers = max_workers
         self.clock = clock
+        self.pacer = pacer or IngestPacer()
         self._worker: DerivativeWorker | None = None
         self._worker_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._index = DerivedIndex()
 
     # ------------------------------------------------------------------ position
 
@@ -216,17 +246,27 @@ class MaterialPhotos:
     def run_pending(self) -> int:
         """Queue new materials, then derive until nothing is due; returns the rows settled.
 
-        A row whose outcome could not be recorded stays pending for the next pass.
+        A row whose outcome could not be recorded stays pending for the next pass. Not paced:
+        it runs at once, with every thread (the background thread's passes yield to ingest).
         """
+        return self._pass(paced=False)
+
+    def _pass(self, *, paced: bool) -> int:
+        if paced:
+            self.pacer.wait_turn(self._stop)
         self.queue_new()
         settled = 0
         tried: set[int] = set()
+        first = True
         while not self._stop.is_set():
+            if paced and not first:
+                self.pacer.wait_turn(self._stop)
+            first = False
             due = [row for row in self._due() if row.id not in tried]
             if not due:
                 return settled
             tried.update(row.id for row in due)
-            futures = self._submit(due)
+            futures = self._submit(due, paced=paced)
             done, _ = wait_futures(futures, timeout=_PASS_TIMEOUT_SECONDS)
             settled += sum(
                 count
@@ -253,7 +293,7 @@ class MaterialPhotos:
                 )
             )
 
-    def _submit(self, rows: Iterable[HallPhoto]) -> dict[Future[Outcome], int]:
+    def _submit(self, rows: Iterable[HallPhoto], *, paced: bool) -> dict[Future[Outcome], int]:
         by_original: dict[str, list[HallPhoto]] = {}
         for row in rows:
             by_original.setdefault(row.sha256, []).append(row)
@@ -261,9 +301,19 @@ class MaterialPhotos:
         blobs = self.field.store.blobs
         futures: dict[Future[Outcome], int] = {}
         for sha256, same in by_original.items():
+            if paced:
+                self._one_at_a_time_while_ingesting(futures)
             job = DerivativeJob(sha256, same[0].content_type, _reader(blobs.read, sha256))
             futures[worker.submit(job)] = len(same)
         return futures
+
+    def _one_at_a_time_while_ingesting(self, submitted: Iterable[Future[Outcome]]) -> None:
+        """While devices write, let one job run at a time rather than one per core."""
+        while self.pacer.ingesting() and not self._stop.is_set():
+            running = [future for future in submitted if not future.done()]
+            if not running:
+                return
+            wait_futures(running, timeout=self.pacer.quiet, return_when=FIRST_COMPLETED)
 
     def _derivatives(self) -> DerivativeWorker:
         with self._worker_lock:
@@ -278,9 +328,15 @@ class MaterialPhotos:
     def _record(self, outcome: Outcome) -> None:
         """Write an outcome to every unsettled row of its original (on a pool thread)."""
         query: Probe | None = None
+        near: list[NearCopy[int]] = []
+        searched = 0
         if isinstance(outcome, Derived):
             with Image.open(outcome.files[THUMBNAIL.name], formats=["JPEG"]) as thumbnail:
                 query = probe(thumbnail)
+            # Before the write lock: the photos derived up to now (see the module docstring).
+            with self.field.read_session() as session:
+                self._index.refresh(session)
+            near, searched = self._index.search(query)
         with self.field.session() as session:
             self._locked_checkpoint(session)  # serializes recordings: see the module docstring
             rows = list(
@@ -294,39 +350,43 @@ class MaterialPhotos:
             if not rows:
                 return
             at = self.clock()
+            seq = 0
+            if query is not None:
+                # Recorded after the search (by another thread or process): few, often none.
+                near += find_near_copies(query, _derived_since(session, searched))
+                seq = _last_derived_seq(session)
             for row in rows:
                 _apply(row, outcome, at)
+                if query is not None:
+                    seq += 1
+                    row.derived_seq = seq
                 session.add(row)
             session.flush()
-            if query is not None:
-                self._match(session, query, rows, at)
+            if isinstance(outcome, Derived) and query is not None:
+                # The rows recorded together are the same file, maybe in different cases.
+                near += find_near_copies(query, [(row.id, outcome.hashes) for row in rows])
+            if near:
+                self._match(session, rows, near, at)
 
-    def _match(self, session: Session, query: Probe, rows: list[HallPhoto], at: datetime) -> None:
-        # SQLAlchemy's select: SQLModel's takes at most four columns.
-        derived = session.execute(
-            sa_select(
-                col(HallPhoto.id),
-                col(HallPhoto.case_id),
-                col(HallPhoto.sha256),
-                col(HallPhoto.phash),
-                col(HallPhoto.dhash),
-                col(HallPhoto.detail_hash),
-            ).where(col(HallPhoto.status) == PhotoStatus.DERIVED)
-        ).all()
-        others = {int(r[0]): (str(r[1]), str(r[2])) for r in derived}
-        candidates = [
-            (int(r[0]), PhotoHashes(str(r[3]), str(r[4]), str(r[5])))
-            for r in derived
-            if r[3] is not None and r[5] is not None
-        ]
-        near = find_near_copies(query, candidates)
-        if not near:
-            return
+    def _match(
+        self, session: Session, rows: list[HallPhoto], near: list[NearCopy[int]], at: datetime
+    ) -> None:
+        # SQLAlchemy's select: SQLModel's result rows are typed for at most four columns.
+        others = {
+            int(photo_id): (str(case_id), str(sha256))
+            for photo_id, case_id, sha256 in session.execute(
+                sa_select(col(HallPhoto.id), col(HallPhoto.case_id), col(HallPhoto.sha256)).where(
+                    col(HallPhoto.id).in_({match.key for match in near})
+                )
+            )
+        }
         pairs: dict[tuple[int, int], tuple[HallPhoto, int, int, int]] = {}
         for row in rows:
             for match in near:
+                if match.key == row.id or match.key not in others:
+                    continue
                 other_case, other_sha = others[match.key]
-                if match.key == row.id or other_case == row.case_id:
+                if other_case == row.case_id:
                     continue
                 pair = (min(row.id, match.key), max(row.id, match.key))
                 kind = 0 if other_sha == row.sha256 else 1
@@ -406,6 +466,8 @@ class MaterialPhotos:
 
     def _on_commit(self, database: str, principal: Principal, docs: list[dict[str, Any]]) -> None:
         if database == FIELD_DB:
+            if principal.context.get("device") is not None:
+                self.pacer.device_wrote()
             self._wake.set()
 
     def _run(self) -> None:
@@ -417,7 +479,7 @@ class MaterialPhotos:
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                self.run_pending()
+                self._pass(paced=True)
                 failures = 0
             except Exception:
                 failures += 1
@@ -427,6 +489,23 @@ class MaterialPhotos:
             # materials: wait a little even then.
             if self._wake.wait(delay):
                 self._stop.wait(min(0.2, self.poll_interval))
+
+
+def _derived_since(session: Session, seq: int) -> list[tuple[int, PhotoHashes]]:
+    """The photos derived after ``derived_seq`` ``seq``, with their hashes."""
+    rows = session.execute(
+        sa_select(
+            col(HallPhoto.id),
+            col(HallPhoto.phash),
+            col(HallPhoto.dhash),
+            col(HallPhoto.detail_hash),
+        ).where(col(HallPhoto.derived_seq) > seq, col(HallPhoto.status) == PhotoStatus.DERIVED)
+    ).all()
+    return [(int(i), PhotoHashes(str(p), str(d), str(h))) for i, p, d, h in rows if p and h]
+
+
+def _last_derived_seq(session: Session) -> int:
+    return int(session.exec(select(func.max(HallPhoto.derived_seq))).one() or 0)
 
 
 def _reader(read: Callable[[str], bytes], sha256: str) -> Callable[[], bytes]:

@@ -72,6 +72,7 @@ __all__ = [
     "Probe",
     "detail_distance",
     "find_near_copies",
+    "find_near_copies_in",
     "probe",
 ]
 
@@ -117,22 +118,61 @@ def find_near_copies(
 
     The photo's own entry, if among the candidates, matches at distance 0: leave it out.
     Candidates that pass the pHash stage are compared in batches: 10⁴ same-layout ID cards
-    take about a tenth of a second.
+    take about a tenth of a second. Candidates kept in memory for many queries are better
+    held as arrays and searched with :func:`find_near_copies_in`, which parses nothing.
     """
     wanted = int(query.phash, 16)
-    shortlist: list[tuple[K, int, str]] = []
+    keys: list[K] = []
+    coarse: list[int] = []
+    details: list[str] = []
     for key, hashes in candidates:
-        coarse = (wanted ^ int(hashes.phash, 16)).bit_count()
-        if coarse <= max_phash_distance:
-            shortlist.append((key, coarse, hashes.detail))
-    found: list[NearCopy[K]] = []
-    for start in range(0, len(shortlist), _BATCH):
-        batch = shortlist[start : start + _BATCH]
-        details = np.stack([unpack(detail) for _, _, detail in batch])
-        fine = _nearest(query.details, details)
-        for (key, coarse, _), distance in zip(batch, fine.tolist(), strict=True):
-            if distance <= max_detail_distance:
-                found.append(NearCopy(key, coarse, distance))
+        distance = (wanted ^ int(hashes.phash, 16)).bit_count()
+        if distance <= max_phash_distance:
+            keys.append(key)
+            coarse.append(distance)
+            details.append(hashes.detail)
+    if not keys:
+        return []
+    fine = _detail_distances(query, np.stack([unpack(detail) for detail in details]))
+    return _nearest_first(zip(keys, coarse, fine, strict=True), max_detail_distance)
+
+
+def find_near_copies_in(
+    query: Probe,
+    phashes: npt.NDArray[np.uint64],
+    details: npt.NDArray[np.uint64],
+    *,
+    max_phash_distance: int = SIMILAR_PHASH_DISTANCE,
+    max_detail_distance: int = NEAR_COPY_DETAIL_DISTANCE,
+) -> list[NearCopy[int]]:
+    """As :func:`find_near_copies`, for candidates held as arrays: ``phashes`` (n) and their
+    unpacked detail hashes (n × 16, see ``detail.unpack``); a match's key is its row.
+
+    The pHash stage is one vectorised pass (10⁵ candidates: about a millisecond)."""
+    coarse = np.bitwise_count(phashes ^ np.uint64(int(query.phash, 16)))
+    rows = np.flatnonzero(coarse <= max_phash_distance)
+    if not rows.size:
+        return []
+    fine = _detail_distances(query, details[rows])
+    candidates = zip(rows.tolist(), coarse[rows].tolist(), fine, strict=True)
+    return _nearest_first(candidates, max_detail_distance)
+
+
+def _detail_distances(query: Probe, details: npt.NDArray[np.uint64]) -> list[int]:
+    distances: list[int] = []
+    for start in range(0, len(details), _BATCH):
+        distances.extend(_nearest(query.details, details[start : start + _BATCH]).tolist())
+    return distances
+
+
+def _nearest_first(
+    candidates: Iterable[tuple[K, int, int]], max_detail_distance: int
+) -> list[NearCopy[K]]:
+    found = [
+        NearCopy(key, int(coarse), int(fine))
+        for key, coarse, fine in candidates
+        if fine <= max_detail_distance
+    ]
     found.sort(key=lambda match: (match.detail_distance, match.phash_distance))
     return found
 

@@ -4,6 +4,9 @@
   (``status`` ``pending``) and their outcome: ``derived`` (size and perceptual hashes; the
   files are in the ``DerivativeStore`` under the original's sha256), ``not_derived`` (a PDF,
   shown as an icon), ``failed`` (a stable ``photo.*`` code; ``retry_at`` when a retry may help);
+  a derived row's ``derived_seq`` numbers it in the order derived rows were recorded (allocated
+  under the checkpoint lock, so they commit in that order: the worker's in-memory index of
+  hashes catches up by asking for the rows after the last number it holds);
 * ``hall_photo_match`` — a pair of photos in different cases that are the same photo or a near
   copy, stored once (``photo_id < other_photo_id``) and shown on both cases;
 * ``hall_photo_checkpoint`` — the highest ``hall_material`` id already queued.
@@ -42,7 +45,10 @@ def _instant(*, nullable: bool = True) -> Any:
 
 class HallPhoto(SQLModel, table=True):
     __tablename__ = "hall_photo"
-    __table_args__ = (Index("ix_hall_photo_status_retry", "status", "retry_at"),)
+    __table_args__ = (
+        Index("ix_hall_photo_status_retry", "status", "retry_at"),
+        Index("ix_hall_photo_derived_seq", "derived_seq", unique=True),
+    )
     id: int = Field(primary_key=True)  # the hall_material row's id
     case_id: str = Field(max_length=200, index=True)
     doc_id: str = Field(max_length=200)
@@ -59,6 +65,7 @@ class HallPhoto(SQLModel, table=True):
     phash: str | None = Field(default=None, max_length=16)
     dhash: str | None = Field(default=None, max_length=16)
     detail_hash: str | None = Field(default=None, max_length=256)
+    derived_seq: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     queued_at: datetime = _instant(nullable=False)
     done_at: datetime | None = _instant()
 
