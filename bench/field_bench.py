@@ -206,6 +206,21 @@ def wait_for_projector(server: Server) -> tuple[float, dict[str, Any]]:
         time.sleep(0.25)
 
 
+def wait_for_photos(server: Server) -> float:
+    """Seconds until the hall's photo worker has derived every queued material (it yields to
+    device writes for a few seconds, so part of a push's photo work comes after it)."""
+    started = time.perf_counter()
+    deadline = time.monotonic() + PROJECTOR_TIMEOUT_S
+    while True:
+        server.check_alive()
+        photos = health(server).get("photos")
+        if photos is None or photos.get("pending", 0) + photos.get("unqueued", 0) == 0:
+            return time.perf_counter() - started
+        if time.monotonic() > deadline:
+            raise BenchError(f"the photo worker did not catch up in {PROJECTOR_TIMEOUT_S:.0f} s")
+        time.sleep(0.25)
+
+
 def run_node(node: str, *args: str) -> dict[str, Any]:
     try:
         done = subprocess.run(
@@ -340,6 +355,8 @@ def push_verified(ingest: Ingest, r: int) -> Figure:
     during = cpu_seconds(pid) - before
     caught_up, state = wait_for_projector(hall)
     after = cpu_seconds(pid) - before
+    photos_done = caught_up + wait_for_photos(hall)
+    after_photos = cpu_seconds(pid) - before
     # Every case is stored (PouchDB counted no refusal; check the server's side too).
     with hall.client() as client:
         response = client.post(f"/sync/{FIELD_DB}/_all_docs", json={"keys": round_.ids})
@@ -353,7 +370,9 @@ def push_verified(ingest: Ingest, r: int) -> Figure:
     if "projector" in state:
         extra = (
             f" during the push, {after:.2f} s until the hall's projector had caught up "
-            f"{caught_up:.1f} s after it (checkpoint {state['projector']['checkpoint']:,})"
+            f"{caught_up:.1f} s after it (checkpoint {state['projector']['checkpoint']:,}), "
+            f"{after_photos:.2f} s until its photo worker had derived every consent image "
+            f"{photos_done:.1f} s after it"
         )
     else:
         extra = " (no projector in this revision)"
