@@ -404,3 +404,51 @@ def test_a_preparing_policy_checks_every_document_before_the_write_transaction(
         "p1",
         "p3",
     ]
+
+
+def test_companions_commit_with_their_write_or_not_at_all(store: Store) -> None:
+    """A companion writer's documents (and its own statements) commit in the transaction of
+    the write they accompany; when one is refused, nothing of the write is stored."""
+    store.create_database("db")
+    bob = Principal("bob")
+    heard: list[tuple[bool, list[str]]] = []
+    refuse_next: list[bool] = [False]
+
+    def acknowledge(
+        connection: Any, db: str, principal: Principal, docs: list[dict[str, Any]]
+    ) -> list[IncomingDoc]:
+        # An id already taken by a different document conflicts: the companion is refused.
+        prefix = "taken" if refuse_next[0] else "ack"
+        return [
+            parse_incoming({"_id": f"{prefix}:{d['_id']}", "for": d["_rev"]}, new_edits=True)
+            for d in docs
+        ]
+
+    def written_by_bob(
+        connection: Any, db: str, principal: Principal, docs: list[dict[str, Any]]
+    ) -> list[IncomingDoc]:
+        return [] if principal.is_admin else acknowledge(connection, db, principal, docs)
+
+    store.companion_writers.append(written_by_bob)
+    store.commit_listeners.append(
+        lambda db, principal, docs: heard.append((principal.is_admin, [d["_id"] for d in docs]))
+    )
+    results = store.bulk_docs(
+        "db",
+        [parse_incoming({"_id": f"d{i}", "v": i}, new_edits=True) for i in range(3)],
+        principal=bob,
+    )
+    assert all(r.error is None for r in results)
+    acks = {s.doc_id: s for s in store.changes("db", since=0, limit=None)[0]}
+    assert set(acks) == {"d0", "d1", "d2", "ack:d0", "ack:d1", "ack:d2"}
+    assert body_of(store, "db", "ack:d1", acks["ack:d1"].winner)["for"] == results[1].rev
+    assert heard == [(False, ["d0", "d1", "d2"]), (True, ["ack:d0", "ack:d1", "ack:d2"])]
+    # The admin's writes get no companions from this writer; one takes the id next used.
+    edit(store, "db", {"_id": "taken:d3", "v": "already here"})
+    before = store.info("db").update_seq
+    refuse_next[0] = True
+    with pytest.raises(RuntimeError, match="companion"):
+        store.bulk_docs("db", [parse_incoming({"_id": "d3"}, new_edits=True)], principal=bob)
+    assert store.info("db").update_seq == before
+    with pytest.raises(NotFound):
+        store.document("db", "d3")

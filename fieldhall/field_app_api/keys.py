@@ -78,17 +78,30 @@ def _new_signing_row() -> ServerKey:
 
 def current_signing_key(session: Session) -> tuple[str, Ed25519PrivateKey]:
     """The key id and private key the server signs with now (made on first use)."""
-    row = session.exec(
-        select(ServerKey)
-        .where(ServerKey.purpose == "signing", col(ServerKey.valid_until).is_(None))
-        .order_by(col(ServerKey.valid_from).desc())
-    ).first()
+    row = _current_signing_row(session)
     if row is None:
         row = _new_signing_row()
         session.add(row)
         session.commit()
         session.refresh(row)
     return row.key_id, Ed25519PrivateKey.from_private_bytes(row.private_key)
+
+
+def existing_signing_key(session: Session) -> tuple[str, Ed25519PrivateKey] | None:
+    """:func:`current_signing_key` when there is one; ``None`` rather than making it (a read
+    session, e.g. while another connection holds the write lock)."""
+    row = _current_signing_row(session)
+    return (
+        None if row is None else (row.key_id, Ed25519PrivateKey.from_private_bytes(row.private_key))
+    )
+
+
+def _current_signing_row(session: Session) -> ServerKey | None:
+    return session.exec(
+        select(ServerKey)
+        .where(ServerKey.purpose == "signing", col(ServerKey.valid_until).is_(None))
+        .order_by(col(ServerKey.valid_from).desc())
+    ).first()
 
 
 def rotate_signing_key(session: Session) -> KeyInfo:

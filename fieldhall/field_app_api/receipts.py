@@ -2,10 +2,11 @@
 ``receipt`` in the agent's channel says what arrived — the document's id, rev and the SHA-256
 of its signed bytes, each attachment's SHA-256 — and when the hall received it.
 
-Receipts are written right after the device's write commits (a store commit listener), all of
-a write's in one transaction with the record that they were issued (``field_receipt_issued``),
-once per document; :meth:`ReceiptWriter.catch_up` issues any receipt a crash between the two
-commits left out.
+Receipts are written in the device write's own transaction (a store companion writer), with
+the record that they were issued (``field_receipt_issued``), once per document: a document is
+never stored without its receipt, and one commit serves both. :meth:`ReceiptWriter.catch_up`
+issues any receipt missing all the same (documents stored before this was so, or written
+while no receipt writer was installed).
 """
 
 from __future__ import annotations
@@ -15,20 +16,20 @@ from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.engine import Connection
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 from ulid import ULID
 
 from fieldhall.schemas.chain import chain_hash
 from fieldhall.schemas.signatures import rfc3339_utc, sign_document
-from fieldhall.sync.documents import parse_incoming
+from fieldhall.sync.documents import IncomingDoc, parse_incoming
 from fieldhall.sync.policy import ADMIN, Principal
 from fieldhall.sync.store import WriteResult
 
 from .clock import now
-from .keys import current_signing_key
+from .keys import current_signing_key, existing_signing_key
 from .policy import DEVICE_TYPES, FieldPolicy, _signed_view
 from .service import FIELD_DB, FieldService
-from .tables import ReceiptIssued, ServerKey
+from .tables import ReceiptIssued
 
 __all__ = ["ReceiptWriter", "build_receipt"]
 
@@ -58,29 +59,41 @@ def build_receipt(
     }
 
 
-def _has_signing_key(session: Session) -> bool:
-    """Whether :func:`current_signing_key` would find a key (and so not write one)."""
-    query = select(ServerKey.key_id).where(
-        ServerKey.purpose == "signing", col(ServerKey.valid_until).is_(None)
-    )
-    return session.exec(query).first() is not None
-
-
 class ReceiptWriter:
     def __init__(self, service: FieldService) -> None:
         self.service = service
 
-    def __call__(self, database: str, principal: Principal, docs: Sequence[dict[str, Any]]) -> None:
+    def __call__(
+        self,
+        connection: Connection,
+        database: str,
+        principal: Principal,
+        docs: Sequence[dict[str, Any]],
+    ) -> list[IncomingDoc]:
+        """The receipts of a device write's documents, inside its transaction (the store's
+        companion writer): their issue is recorded on ``connection``, the store writes them."""
         if database != FIELD_DB or principal.is_admin:
-            return
-        self.issue([d for d in docs if d.get("type") in DEVICE_TYPES])
+            return []
+        todo = [d for d in docs if d.get("type") in DEVICE_TYPES]
+        if not todo:
+            return []
+        receipts, issued = self._receipts(todo)
+        connection.execute(insert(_issued), issued)
+        return [parse_incoming(r, new_edits=True) for r in receipts]
+
+    def ensure_signing_key(self) -> None:
+        """Make the server's signing key if there is none yet, so that a device write's
+        transaction only reads it."""
+        with self.service.read_session() as session:
+            if existing_signing_key(session) is not None:
+                return
+        with self.service.session() as session:
+            current_signing_key(session)
 
     def issue(self, docs: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Receipts for stored documents that have none, in a transaction of their own."""
         if not docs:
             return []
-        received_at = rfc3339_utc(now())
-        # Read without the write lock (a busy hall's projector may hold it): the key is made
-        # under the lock only the first time.
         with self.service.read_session() as session:
             done = set(
                 session.exec(
@@ -89,34 +102,12 @@ class ReceiptWriter:
                     )
                 )
             )
-            signing = current_signing_key(session) if _has_signing_key(session) else None
         todo = [d for d in docs if d["_id"] not in done]
         if not todo:
             return []
-        if signing is None:
-            with self.service.session() as session:
-                signing = current_signing_key(session)
-        key_id, key = signing
-        policy = self.service.store.write_policy
-        hashes = (
-            [policy.signed_hash(doc) for doc in todo]
-            if isinstance(policy, FieldPolicy)
-            else [None] * len(todo)
-        )
-        receipts = [
-            sign_document(
-                build_receipt(doc, doc["_rev"], received_at, signed_hash),
-                key,
-                f"server:{key_id}",
-                received_at,
-            )
-            for doc, signed_hash in zip(todo, hashes, strict=True)
-        ]
+        self.ensure_signing_key()
+        receipts, issued = self._receipts(todo)
         incoming = [parse_incoming(r, new_edits=True) for r in receipts]
-        issued = [
-            {"doc_id": doc["_id"], "receipt_id": receipt["_id"], "rev": doc["_rev"]}
-            for doc, receipt in zip(todo, receipts, strict=True)
-        ]
 
         def record(connection: Connection, results: list[WriteResult]) -> None:
             failed = [r for r in results if r.error is not None]
@@ -127,6 +118,38 @@ class ReceiptWriter:
         # The receipts and the record that they were issued commit together: one write.
         self.service.store.bulk_docs(FIELD_DB, incoming, principal=ADMIN, in_transaction=record)
         return [r["_id"] for r in receipts]
+
+    def _receipts(
+        self, docs: Sequence[Mapping[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+        """The signed receipts of ``docs`` and their ``field_receipt_issued`` rows."""
+        received_at = rfc3339_utc(now())
+        # A read of its own, not the write's connection: the key table is the hall's.
+        with self.service.read_session() as session:
+            signing = existing_signing_key(session)
+        if signing is None:  # made at start (ensure_signing_key) and replaced only by rotation
+            raise RuntimeError("the server has no signing key for receipts")
+        key_id, key = signing
+        policy = self.service.store.write_policy
+        hashes = (
+            [policy.signed_hash(doc) for doc in docs]
+            if isinstance(policy, FieldPolicy)
+            else [None] * len(docs)
+        )
+        receipts = [
+            sign_document(
+                build_receipt(doc, doc["_rev"], received_at, signed_hash),
+                key,
+                f"server:{key_id}",
+                received_at,
+            )
+            for doc, signed_hash in zip(docs, hashes, strict=True)
+        ]
+        issued = [
+            {"doc_id": doc["_id"], "receipt_id": receipt["_id"], "rev": doc["_rev"]}
+            for doc, receipt in zip(docs, receipts, strict=True)
+        ]
+        return receipts, issued
 
     def catch_up(self) -> int:
         """Issue receipts that a crash between a device write and its receipt left out."""

@@ -99,7 +99,8 @@ def assemble(settings: Settings) -> HallParts:
     uploads = Uploads(field)
     store.stub_resolver = UploadedStubResolver(uploads)
     receipts = ReceiptWriter(field)
-    store.commit_listeners.append(receipts)
+    receipts.ensure_signing_key()
+    store.companion_writers.append(receipts)
     receipts.catch_up()
     sync = CouchApp(
         store,

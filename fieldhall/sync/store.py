@@ -43,9 +43,21 @@ from .policy import (
 from .revs import new_rev
 from .revtree import MergeOutcome, RevNode
 
-__all__ = ["CommitListener", "DatabaseInfo", "DocState", "RevisionRecord", "Store", "WriteResult"]
+__all__ = [
+    "CommitListener",
+    "CompanionWriter",
+    "DatabaseInfo",
+    "DocState",
+    "RevisionRecord",
+    "Store",
+    "WriteResult",
+]
 
 CommitListener = Callable[[str, Principal, list[dict[str, Any]]], None]
+# (connection, database, principal, stored docs) -> documents to store with them, as admin.
+CompanionWriter = Callable[
+    [Connection, str, Principal, list[dict[str, Any]]], Sequence["IncomingDoc"]
+]
 
 log = logging.getLogger("fieldhall.sync.store")
 
@@ -179,6 +191,12 @@ class Store:
         # Called after a write commits, with (database, principal, stored docs); e.g. to
         # acknowledge what arrived. Runs in the writer's thread, outside its transaction.
         self.commit_listeners: list[CommitListener] = []
+        # Called inside a write's transaction once its documents are applied, with the same
+        # arguments; the documents it returns are stored in that transaction as the admin's
+        # (e.g. a signed acknowledgement of each; no attachment bytes), and its own statements
+        # on the connection commit with them: the write and its companions commit together or
+        # not at all.
+        self.companion_writers: list[CompanionWriter] = []
         # Compaction never removes blobs younger than this (their writes may be in flight).
         self.blob_grace_seconds = GC_GRACE_SECONDS
         t.metadata.create_all(database.engine)
@@ -666,17 +684,43 @@ class Store:
             batch.prefetch(d.doc_id for d in docs if isinstance(d, IncomingDoc))
             results = [batch.apply(doc, ready) for doc, ready in zip(docs, prepared, strict=True)]
             batch.flush()
+            companions = self._write_companions(conn, db_row, name, principal, batch)
             if in_transaction is not None:
                 in_transaction(conn, results)
         if batch.changed:
             self.notifier.notify(name)
-            for listener in self.commit_listeners:
-                try:
-                    listener(name, principal, batch.stored_docs)
-                except Exception:
-                    # The write is committed and acknowledged; a listener catches up later.
-                    log.exception("commit listener %r failed on %s", listener, name)
+            self._tell_listeners(name, principal, batch.stored_docs)
+            if companions is not None and companions.changed:
+                self._tell_listeners(name, ADMIN, companions.stored_docs)
         return results
+
+    def _write_companions(
+        self, conn: Connection, db_row: Row[Any], name: str, principal: Principal, batch: _Batch
+    ) -> _Batch | None:
+        if not batch.changed or not self.companion_writers:
+            return None
+        docs = [
+            doc
+            for writer in self.companion_writers
+            for doc in writer(conn, name, principal, batch.stored_docs)
+        ]
+        if not docs:
+            return None
+        companions = _Batch(self, conn, db_row, ADMIN, new_edits=True)
+        companions.prefetch(d.doc_id for d in docs)
+        failed = [r for r in (companions.apply(doc) for doc in docs) if r.error is not None]
+        if failed:  # the write and its companions commit together or not at all
+            raise RuntimeError(f"a companion document was refused: {failed[0].to_json()}")
+        companions.flush()
+        return companions
+
+    def _tell_listeners(self, name: str, principal: Principal, docs: list[dict[str, Any]]) -> None:
+        for listener in self.commit_listeners:
+            try:
+                listener(name, principal, docs)
+            except Exception:
+                # The write is committed and acknowledged; a listener catches up later.
+                log.exception("commit listener %r failed on %s", listener, name)
 
     def _prepare_writes(
         self, name: str, docs: Sequence[IncomingDoc | CouchError], principal: Principal
