@@ -2,8 +2,8 @@
 test_case_photos.py), on a fresh schema each: duplicates flagged on both cases naming each
 other, thumbnails oriented and without metadata, originals untouched, a PDF passed through,
 a restarted worker adding no row twice, an unreadable original retried, the background
-worker following the projector, and two workers (as two server processes) matching each
-other's photos."""
+worker following the projector, two workers (as two server processes) matching each
+other's photos, and tiny photos matched only as the same file, by either worker."""
 
 from __future__ import annotations
 
@@ -56,3 +56,11 @@ def test_background_worker(pg_schema: str, tmp_path: Path) -> None:
 
 def test_copies_matched_across_workers(quiet_hall: LocalHall) -> None:
     photos.match_across_workers(quiet_hall)
+
+
+def test_the_same_tiny_file_is_still_matched(quiet_hall: LocalHall) -> None:
+    photos.same_tiny_file(quiet_hall)
+
+
+def test_tiny_photos_across_workers(quiet_hall: LocalHall) -> None:
+    photos.tiny_across_workers(quiet_hall)

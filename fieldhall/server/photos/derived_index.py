@@ -7,6 +7,8 @@ what the search needs as arrays (the pHash as an integer, the detail hash unpack
 a photo, so 10⁵ photos take ~14 MB), and afterwards reads only the rows recorded since: a
 derived row's ``derived_seq`` is allocated under the photo checkpoint's lock, so numbers
 commit in increasing order and "the rows above the highest number held" is all that is new.
+It holds only the photos large enough to compare (``nearcopy.comparable``, from the stored
+width and height): a tiny one is read past, never a candidate, so it costs nothing to search.
 
 The index is a cache, never the record: a process may hold it stale for a moment, and
 :class:`~fieldhall.server.photos.material_photos.MaterialPhotos` covers that gap under the
@@ -24,7 +26,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from .detail import DETAIL_BITS, unpack
-from .nearcopy import NearCopy, Probe, find_near_copies_in
+from .nearcopy import NearCopy, Probe, comparable, find_near_copies_in
 from .tables import HallPhoto, PhotoStatus
 
 __all__ = ["DerivedIndex"]
@@ -35,7 +37,8 @@ _T = TypeVar("_T", bound=np.generic)
 
 
 class DerivedIndex:
-    """Derived photos' ids, pHashes and detail hashes, appended in ``derived_seq`` order."""
+    """Derived photos' ids, pHashes and detail hashes, appended in ``derived_seq`` order;
+    only the photos large enough to compare (``comparable``)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -56,12 +59,18 @@ class DerivedIndex:
                 col(HallPhoto.id),
                 col(HallPhoto.phash),
                 col(HallPhoto.detail_hash),
+                col(HallPhoto.width),
+                col(HallPhoto.height),
                 col(HallPhoto.derived_seq),
             ).where(col(HallPhoto.status) == PhotoStatus.DERIVED)
             if self._seq is not None:
                 query = query.where(col(HallPhoto.derived_seq) > self._seq)
             rows = session.execute(query.order_by(col(HallPhoto.derived_seq))).all()
-            held = [(int(i), str(p), str(d)) for i, p, d, _ in rows if p and d]
+            held = [
+                (int(i), str(p), str(d))
+                for i, p, d, w, h, _ in rows
+                if p and d and comparable(w, h)
+            ]
             self._append(held)
             self._seq = max([self._seq or 0, *(int(s) for *_, s in rows if s is not None)])
             return self._seq

@@ -8,8 +8,13 @@ A pass (:meth:`MaterialPhotos.run_pending`) is three steps, each in transactions
    :class:`~fieldhall.server.photos.worker.DerivativeWorker`, one job per original (rows with
    the same bytes share it); decoding happens on its threads, never in a request;
 3. **record** — each outcome is written to every row of that original, and a derived photo is
-   compared with every photo already derived (:func:`~.nearcopy.find_near_copies`, on the
-   stored thumbnail): a match in another case becomes a ``hall_photo_match``.
+   matched with the photos already derived: the same file (same sha256) always, found by an
+   index lookup, and a near copy (:func:`~.nearcopy.find_near_copies`, on the stored
+   thumbnail) only between photos large enough for their hashes to mean something
+   (:func:`~.nearcopy.comparable`: a thumbnail at least ``MIN_COMPARED_SIDE``, 64 px, on its
+   shorter side). A smaller photo, such as a 16×4 consent signature, is neither probed nor
+   a candidate: it is matched only as the same file. A match in another case becomes a
+   ``hall_photo_match``.
 
 Resumable and idempotent: a row leaves ``pending`` only when its outcome commits, so a process
 killed anywhere derives it again on the next pass (the derivative store then answers without
@@ -31,7 +36,9 @@ cases quadratic and kept device writes waiting. Instead:
   process), read once and then only the rows recorded since, by ``derived_seq``;
 * the probe of the thumbnail, the refresh and the search run *before* the lock;
 * under the lock: the original's unsettled rows (by sha256), the photos derived after the
-  number the search covered, the next number, the writes. Each read is an index lookup.
+  number the search covered, the next number, the writes, then the derived rows of the same
+  sha256. Each read is an index lookup. A photo too small to compare skips the probe, the
+  refresh and the search: it costs the reads under the lock and nothing that grows.
 
 Why the guarantee still holds, across processes too (PostgreSQL, several workers): a derived
 row's ``derived_seq`` is allocated under the checkpoint lock (the largest so far + 1, a unique
@@ -40,10 +47,15 @@ rows up to some number, never a later one without an earlier. Say the search cov
 photo up to *n*. Whoever recorded a photo after that did so holding the lock, and committed
 before we got it; so the rows above *n*, read under the lock, are exactly the photos recorded
 meanwhile (usually none), and the new photo is compared with them before it is written. The
-rows of the same original recorded together are compared with each other (the same file in two
-cases). The migration to revision 0005 numbers the rows already derived; a fieldhall older
-than that, still running alongside during an upgrade, records rows without a number, which a
-process sees at its next start (its first read takes every derived row).
+same file needs no search: the derived rows with the new photo's sha256 are read under the lock
+after its rows are written, so they are every copy recorded before it, by any process, and
+those recorded with it (the same file in two cases); this holds for photos of any size. Every
+derived row gets a ``derived_seq``, too small to compare or not (the index reads past those).
+The migration to revision 0005 numbers the rows already derived; a fieldhall older than that,
+still running alongside during an upgrade, records rows without a number, which a process
+sees at its next start (its first read takes every derived row). The size rule needs no
+migration (width and height are stored): near-copy matches recorded between small photos
+before it stay, and no new ones are made.
 
 The background thread's passes yield to device ingest in a bounded way (``pacing``); a pass
 started with :meth:`run_pending` does not.
@@ -76,7 +88,7 @@ from fieldhall.sync.policy import Principal
 from ..hall.tables import HallMaterial
 from .derived_index import DerivedIndex
 from .hashes import PhotoHashes
-from .nearcopy import NearCopy, Probe, find_near_copies, probe
+from .nearcopy import NearCopy, Probe, comparable, find_near_copies, probe
 from .outcomes import DerivationFailed, Derived, NotDerived, Outcome
 from .pacing import IngestPacer
 from .rendering import THUMBNAIL
@@ -330,7 +342,7 @@ class MaterialPhotos:
         query: Probe | None = None
         near: list[NearCopy[int]] = []
         searched = 0
-        if isinstance(outcome, Derived):
+        if isinstance(outcome, Derived) and comparable(outcome.width, outcome.height):
             with Image.open(outcome.files[THUMBNAIL.name], formats=["JPEG"]) as thumbnail:
                 query = probe(thumbnail)
             # Before the write lock: the photos derived up to now (see the module docstring).
@@ -350,21 +362,22 @@ class MaterialPhotos:
             if not rows:
                 return
             at = self.clock()
-            seq = 0
+            derived = isinstance(outcome, Derived)
             if query is not None:
                 # Recorded after the search (by another thread or process): few, often none.
                 near += find_near_copies(query, _derived_since(session, searched))
-                seq = _last_derived_seq(session)
+            seq = _last_derived_seq(session) if derived else 0
             for row in rows:
                 _apply(row, outcome, at)
-                if query is not None:
+                if derived:
                     seq += 1
                     row.derived_seq = seq
                 session.add(row)
             session.flush()
-            if isinstance(outcome, Derived) and query is not None:
-                # The rows recorded together are the same file, maybe in different cases.
-                near += find_near_copies(query, [(row.id, outcome.hashes) for row in rows])
+            if derived:
+                # The same file, recorded before or together with these rows, whatever its
+                # size: the bytes are the same, and so are the derivatives and hashes.
+                near += [NearCopy(other, 0, 0) for other in _same_file(session, outcome.sha256)]
             if near:
                 self._match(session, rows, near, at)
 
@@ -492,16 +505,35 @@ class MaterialPhotos:
 
 
 def _derived_since(session: Session, seq: int) -> list[tuple[int, PhotoHashes]]:
-    """The photos derived after ``derived_seq`` ``seq``, with their hashes."""
+    """The photos derived after ``derived_seq`` ``seq`` that are large enough to compare,
+    with their hashes."""
     rows = session.execute(
         sa_select(
             col(HallPhoto.id),
             col(HallPhoto.phash),
             col(HallPhoto.dhash),
             col(HallPhoto.detail_hash),
+            col(HallPhoto.width),
+            col(HallPhoto.height),
         ).where(col(HallPhoto.derived_seq) > seq, col(HallPhoto.status) == PhotoStatus.DERIVED)
     ).all()
-    return [(int(i), PhotoHashes(str(p), str(d), str(h))) for i, p, d, h in rows if p and h]
+    return [
+        (int(i), PhotoHashes(str(p), str(d), str(h)))
+        for i, p, d, h, width, height in rows
+        if p and h and comparable(width, height)
+    ]
+
+
+def _same_file(session: Session, sha256: str) -> list[int]:
+    """The derived photos of these bytes, in any case (an index lookup by sha256)."""
+    return [
+        int(photo_id)
+        for photo_id in session.exec(
+            select(HallPhoto.id).where(
+                HallPhoto.sha256 == sha256, col(HallPhoto.status) == PhotoStatus.DERIVED
+            )
+        )
+    ]
 
 
 def _last_derived_seq(session: Session) -> int:

@@ -50,6 +50,23 @@ Every copy must match and no other person's document may: the pHash alone cannot
 the detail hash leaves a wide gap: copies ≤ 68, other documents ≥ 144. The threshold, 112,
 sits a little nearer the other documents, since real copies can be rougher than these.
 A second photo of the *same* document is neither case (1 of 16 matched, at 100 bits).
+
+**Small photos are not compared at all** (``comparable``): the hashes are taken on the
+thumbnail, which is never enlarged, and below ``MIN_COMPARED_SIDE`` pixels on its shorter side
+they stop describing the picture. The detail hash projects its smallest probe region (72 % of a
+side) onto 32 cosines per axis, so it needs at least 32 pixels there (a side of 45) before its
+1024 bits are set by the image rather than by the window and interpolation, and the probes' 2 %
+steps move a region's edges by less than a pixel below a side of 50; pHash, too, enlarges
+anything under 32×32. Every threshold above was measured on 256 px thumbnails. With the
+documents above (6 people × 4 kinds) shrunk to a shorter side of 32 / 48 / 64 / 96 / 192 px,
+a copy saved at JPEG q50 is found against the q90 photo for 0 / 4 / 10 / 21 / 24 of 24
+(other people's documents: none at any size), so below 64 near-copy matching finds almost
+nothing it should. What it does find there is mostly wrong: of 200 distinct 16×4 consent
+signatures (``consent_png`` in ``bench/field_bench.py``), which differ in a few pixels of a
+white strip, 153 of 19,900 pairs "matched". So the hall (``material_photos``) neither
+checks such a photo here nor offers it as a candidate: it matches it only as the same file
+(its sha256). The price: a copy shrunk below 64 px is no longer found (an ID card shrunk to
+84×63 was, at 38 bits from the original).
 """
 
 from __future__ import annotations
@@ -65,11 +82,14 @@ from PIL import Image
 
 from .detail import grey, probe_details, unpack
 from .hashes import SIMILAR_PHASH_DISTANCE, PhotoHashes
+from .rendering import THUMBNAIL
 
 __all__ = [
+    "MIN_COMPARED_SIDE",
     "NEAR_COPY_DETAIL_DISTANCE",
     "NearCopy",
     "Probe",
+    "comparable",
     "detail_distance",
     "find_near_copies",
     "find_near_copies_in",
@@ -78,6 +98,10 @@ __all__ = [
 
 # Of 1024 bits; see the table above.
 NEAR_COPY_DETAIL_DISTANCE = 112
+# Pixels on the thumbnail's shorter side below which a photo's hashes say nothing about it:
+# the detail hash needs ≥ 32 pixels in its smallest (72 %) probe region and probe steps of
+# at least a pixel (a side of ~50); 64 leaves a margin. See the docstring for the measurement.
+MIN_COMPARED_SIDE = 64
 # Candidates compared at once: 225 probes × 256 candidates × 16 words stay in cache.
 _BATCH = 256
 
@@ -99,6 +123,15 @@ class NearCopy(Generic[K]):
     key: K
     phash_distance: int
     detail_distance: int
+
+
+def comparable(width: int | None, height: int | None) -> bool:
+    """Whether a photo of this size (the original's, as shown) is compared by its hashes,
+    i.e. whether its thumbnail's shorter side is at least ``MIN_COMPARED_SIDE`` pixels. A
+    photo that is not may only be matched as the same file."""
+    if not width or not height:
+        return False
+    return min(THUMBNAIL.fit((width, height))) >= MIN_COMPARED_SIDE
 
 
 def probe(image: Image.Image) -> Probe:

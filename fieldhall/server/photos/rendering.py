@@ -121,6 +121,10 @@ class Variant:
     def filename(self) -> str:
         return f"{self.name}-{self.long_side}.jpg"
 
+    def fit(self, size: tuple[int, int]) -> tuple[int, int]:
+        """The size of this derivative of an image of ``size`` (as shown)."""
+        return _fit(size, self.long_side)
+
 
 THUMBNAIL = Variant("thumb", 256, 80)
 PREVIEW = Variant("preview", 1280, 85)

@@ -22,7 +22,7 @@ from fieldhall.server.photos import (
     render,
 )
 from fieldhall.server.photos.hashes import SIMILAR_PHASH_DISTANCE, hamming
-from fieldhall.server.photos.nearcopy import Probe, detail_distance
+from fieldhall.server.photos.nearcopy import MIN_COMPARED_SIDE, Probe, comparable, detail_distance
 from fieldhall.server.photos.rendering import THUMBNAIL
 
 from .scenes import COPIES, photo, scene
@@ -144,3 +144,23 @@ def test_find_similar_returns_keys_within_the_distance_nearest_first() -> None:
 def distances(query: Seen, stored: Seen) -> str:
     coarse = hamming(query.hashes.phash, stored.hashes.phash)
     return f"pHash {coarse}, detail {detail_distance(query.probe, stored.hashes.detail)}"
+
+
+@pytest.mark.parametrize(
+    ("size", "compared"),
+    [
+        ((16, 4), False),  # the bench's consent signatures
+        ((63, 200), False),
+        ((64, 64), True),
+        ((200, 64), True),
+        ((4000, 1000), True),  # its thumbnail is 256 × 64
+        ((4000, 900), False),  # 256 × 58: the hashes see the thumbnail, not the original
+        ((0, 0), False),
+        ((None, 300), False),
+    ],
+)
+def test_only_photos_whose_thumbnail_is_large_enough_are_compared(
+    size: tuple[int | None, int | None], compared: bool
+) -> None:
+    assert MIN_COMPARED_SIDE == 64
+    assert comparable(*size) is compared
