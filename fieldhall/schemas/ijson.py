@@ -13,6 +13,8 @@ import json
 import math
 from typing import Any
 
+import orjson
+
 from fieldhall.schemas.errors import IJsonError
 from fieldhall.schemas.pointer import json_pointer
 
@@ -30,6 +32,49 @@ def _refuse_constant(name: str) -> Any:
     raise IJsonError(f"{name} is not a JSON number")
 
 
+class _NotIJson(Exception):
+    """Raised by the fast parse's hooks: the checked parse then says what and where."""
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        raise _NotIJson
+    return members
+
+
+def _safe_int(text: str) -> int:
+    value = int(text)
+    if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        raise _NotIJson
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotIJson
+    return value
+
+
+def _fast_parse(text: str) -> Any:
+    """The plain value of ``text`` when it is I-JSON, checked by the parser's hooks (in C but
+    for one call per object and number) and orjson (which refuses lone surrogates), without the
+    member-by-member walk; :class:`_NotIJson` when anything is wrong."""
+    try:
+        tree = json.loads(
+            text,
+            object_pairs_hook=_unique_members,
+            parse_int=_safe_int,
+            parse_float=_finite_float,
+            parse_constant=_refuse_constant,
+        )
+        orjson.dumps(tree)
+    except (ValueError, TypeError, IJsonError, RecursionError, orjson.JSONEncodeError) as exc:
+        raise _NotIJson from exc
+    return tree
+
+
 def parse_ijson(raw: bytes | bytearray | memoryview) -> Any:
     """Parse ``raw`` as I-JSON, or raise :class:`IJsonError` naming where it is not."""
     data = bytes(raw)
@@ -39,6 +84,13 @@ def parse_ijson(raw: bytes | bytearray | memoryview) -> Any:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise IJsonError(f"invalid UTF-8 at byte {exc.start}") from exc
+    try:
+        return _fast_parse(text)
+    except _NotIJson:
+        return _walked_parse(text)  # again, member by member, to say what and where
+
+
+def _walked_parse(text: str) -> Any:
     try:
         tree = json.loads(text, object_pairs_hook=_Pairs, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fieldhall.schemas import parse_ijson
 from fieldhall.schemas.errors import IJsonError
-from fieldhall.schemas.ijson import MAX_SAFE_INTEGER, check_ijson
+from fieldhall.schemas.ijson import (
+    MAX_SAFE_INTEGER,
+    _fast_parse,
+    _NotIJson,
+    _walked_parse,
+    check_ijson,
+)
 
 
 def _refusal(raw: bytes) -> IJsonError:
@@ -89,3 +100,57 @@ def test_in_memory_values_are_checked_the_same_way() -> None:
         with pytest.raises(IJsonError) as refused:
             check_ijson(bad)
         assert refused.value.pointer == pointer
+
+
+# -- the fast parse and the member-by-member walk agree ----------------------------------------
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**60), 2**60)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+json_texts = st.tuples(json_values, st.booleans()).map(
+    lambda pair: json.dumps(pair[0], ensure_ascii=pair[1])
+)
+
+
+def _tampered(text: str, choice: int) -> str:
+    """``text`` with an I-JSON violation spliced in, or as it is."""
+    if choice == 0 and text.startswith("{") and text != "{}":
+        return '{"dup": 1, "dup": 2, ' + text[1:]
+    if choice == 1:
+        return text.replace('"', '"\\ud800', 1)
+    if choice == 2:
+        return f"[{text}, 9007199254740993]"
+    if choice == 3:
+        return f"[{text}, 1e400]"
+    if choice == 4:
+        return "[" * 300 + text + "]" * 300  # beyond orjson's depth: the walk takes it
+    return text
+
+
+def _outcome(parse: Any, text: str) -> tuple[str, Any]:
+    try:
+        return "value", parse(text)
+    except IJsonError as exc:
+        return "refused", exc.detail
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=json_texts, choice=st.integers(0, 6))
+def test_the_fast_parse_accepts_exactly_what_the_walk_accepts(text: str, choice: int) -> None:
+    text = _tampered(text, choice)
+    walked = _outcome(_walked_parse, text)
+    try:
+        fast = ("value", _fast_parse(text))
+    except _NotIJson:
+        assert walked[0] == "refused" or choice == 4, (text, walked)
+        return
+    assert walked == fast, text
+    assert parse_ijson(text.encode()) == fast[1]
