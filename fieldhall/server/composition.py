@@ -39,6 +39,7 @@ from .hall.search import ensure_search_index
 from .hall.stations import StationEvents
 from .hall.visits import VisitService, VisitSweeper
 from .hall.workflow import Workflow
+from .pacing import PROJECTOR_MAX_DEFER_SECONDS, PROJECTOR_QUIET_SECONDS, IngestPacer
 from .photos.material_photos import MaterialPhotos
 from .photos.store import DerivativeStore
 from .settings import Settings
@@ -117,7 +118,11 @@ def assemble(settings: Settings) -> HallParts:
     ensure_audit_tables(store.db.engine)
     ensure_search_index(store.db.engine)
     workflow = Workflow(field)
-    projector = Projector(field, workflow)
+    projector = Projector(
+        field,
+        workflow,
+        pacer=IngestPacer(quiet=PROJECTOR_QUIET_SECONDS, max_defer=PROJECTOR_MAX_DEFER_SECONDS),
+    )
     visits = VisitService(field, calendar=workflow.calendar)
     photos = MaterialPhotos(field, DerivativeStore(settings.data_dir / "derivatives"))
     visits.escalation_listeners.append(notify_visit_escalation)

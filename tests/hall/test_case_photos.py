@@ -29,10 +29,10 @@ from sqlalchemy import func, update
 from sqlmodel import select
 
 from fieldhall.field_app_api.client import DeviceClient, Material
+from fieldhall.server.pacing import IngestPacer
 from fieldhall.server.photos.material_photos import MaterialPhotos
 from fieldhall.server.photos.nearcopy import NearCopy, Probe
 from fieldhall.server.photos.outcomes import Outcome
-from fieldhall.server.photos.pacing import IngestPacer
 from fieldhall.server.photos.tables import HallPhoto, HallPhotoMatch, PhotoCheckpoint
 from fieldhall.server.photos.worker import DerivativeJob, derive
 from tests.field_fixtures import CATALOG_VERSION, png

@@ -8,6 +8,7 @@ The hall runs without its background projector (``projector=False``): each test 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,9 @@ from fieldhall.server.hall.tables import (
     HallMaterial,
     ProjectorCheckpoint,
 )
+from fieldhall.server.pacing import IngestPacer
 from fieldhall.sync.documents import parse_incoming
-from fieldhall.sync.policy import ADMIN
+from fieldhall.sync.policy import ADMIN, Principal
 from tests.field_fixtures import senior_card_case as senior_case
 from tests.hall.support import LocalHall, local_hall, push
 
@@ -293,3 +295,65 @@ def test_lag_is_in_health_and_metrics(hall: LocalHall, bob: DeviceClient) -> Non
     assert "fieldhall_projector_lag 0" in metrics.text
     assert 'fieldhall_cases_open{state="received"} 2' in metrics.text
     assert "fieldhall_case_events_unpublished 0" in metrics.text
+
+
+def _keep_writing(pacer: IngestPacer, seconds: float) -> None:
+    """A device writing to the door every 50 ms for ``seconds``, as the pacer hears it."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pacer.device_wrote()
+        time.sleep(0.05)
+
+
+def _projected_within(hall: LocalHall, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if counts(hall)["cases"] > 0:
+            return True
+        time.sleep(0.02)
+    return counts(hall)["cases"] > 0
+
+
+def test_the_background_projector_waits_for_a_pause_in_device_writes(
+    hall: LocalHall, bob: DeviceClient
+) -> None:
+    push_cases(bob, 1)
+    pacer = IngestPacer(quiet=0.3, max_defer=60.0)  # only a pause lets it run
+    projector = Projector(hall.parts.field, hall.parts.workflow, pacer=pacer, poll_interval=0.05)
+    pacer.device_wrote()
+    projector.start()
+    try:
+        _keep_writing(pacer, 1.0)
+        assert counts(hall)["cases"] == 0  # nothing while the door was busy
+        assert _projected_within(hall, 10.0)  # the pause came: projected
+    finally:
+        projector.stop()
+
+
+def test_under_a_sustained_burst_the_projector_still_runs_after_its_bound(
+    hall: LocalHall, bob: DeviceClient
+) -> None:
+    push_cases(bob, 1)
+    pacer = IngestPacer(quiet=0.3, max_defer=0.5)
+    projector = Projector(hall.parts.field, hall.parts.workflow, pacer=pacer, poll_interval=0.05)
+    pacer.device_wrote()
+    projector.start()
+    writer = threading.Thread(target=_keep_writing, args=(pacer, 8.0))
+    writer.start()
+    try:
+        assert _projected_within(hall, 6.0)  # long before the writes stop
+        assert writer.is_alive()
+    finally:
+        writer.join()
+        projector.stop()
+
+
+def test_only_device_writes_on_the_field_database_hold_the_projector_back() -> None:
+    clock = [100.0]
+    pacer = IngestPacer(quiet=1.0, max_defer=5.0, clock=lambda: clock[0])
+    device = Principal("device-1", context={"device": object()})
+    pacer.on_commit(FIELD_DB, ADMIN, [])  # the hall's receipts and events
+    pacer.on_commit("catalog", device, [])
+    assert not pacer.ingesting()
+    pacer.on_commit(FIELD_DB, device, [])
+    assert pacer.ingesting() and pacer.delay(clock[0]) == pytest.approx(1.0)

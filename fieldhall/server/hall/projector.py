@@ -23,7 +23,9 @@ recorded against the document it acknowledges.
 :meth:`Projector.project_pending` runs batches until the feed is drained (tests call it);
 :meth:`Projector.start` runs it in a background thread woken by every commit to the field
 database (a store commit listener) and polling every ``poll_interval`` seconds for writes of
-other server processes.
+other server processes; given a pacer (``server/pacing``), the thread waits for a pause in
+device writes before it projects, a second at most, so a push is projected in a few large
+batches rather than competing with the door for every one.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from fieldhall.schemas import chain_hash
 from fieldhall.sync.policy import Principal
 from fieldhall.sync.store import DocState
 
+from ..pacing import IngestPacer
 from .audit import Actor, Subject
 from .events import publish_events
 from .rows import new_row
@@ -85,12 +88,15 @@ class Projector:
         name: str = "hall",
         batch: int = DEFAULT_BATCH,
         poll_interval: float = 1.0,
+        pacer: IngestPacer | None = None,
     ) -> None:
         self.field = field
         self.workflow = workflow
         self.name = name
         self.batch = batch
         self.poll_interval = poll_interval
+        # The background thread's batches wait for a pause in device writes (bounded).
+        self.pacer = pacer
         self.projected_total = 0  # device documents this process projected (a counter)
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -280,11 +286,15 @@ class Projector:
 
     def _on_commit(self, database: str, principal: Principal, docs: list[dict[str, Any]]) -> None:
         if database == FIELD_DB:
+            if self.pacer is not None:
+                self.pacer.on_commit(database, principal, docs)
             self._wake.set()
 
     def _run(self) -> None:
         failures = 0
         while not self._stop.is_set():
+            if self.pacer is not None:
+                self.pacer.wait_turn(self._stop)
             self._wake.clear()
             try:
                 self.project_pending()

@@ -14,10 +14,9 @@ Modules: ``rendering`` (bytes → JPEG derivatives), ``hashes`` (pHash, dHash, d
 On the hall's cases (imported by the composition root and the case API, not re-exported
 here): ``material_photos`` (``MaterialPhotos``, the background worker that follows
 ``hall_material``, derives every file and records the near copies across cases),
-``derived_index`` (its in-memory index of the derived photos' hashes), ``pacing`` (how its
-background passes yield to device ingest), ``tables`` (``hall_photo``, ``hall_photo_match``,
-its checkpoint), ``case_photos`` (a case's photos and duplicate warnings as the case page
-shows them, the derivative files).
+``derived_index`` (its in-memory index of the derived photos' hashes), ``tables``
+(``hall_photo``, ``hall_photo_match``, its checkpoint), ``case_photos`` (a case's photos and
+duplicate warnings as the case page shows them, the derivative files).
 """
 
 from .errors import PhotoError

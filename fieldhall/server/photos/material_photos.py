@@ -57,7 +57,7 @@ sees at its next start (its first read takes every derived row). The size rule n
 migration (width and height are stored): near-copy matches recorded between small photos
 before it stay, and no new ones are made.
 
-The background thread's passes yield to device ingest in a bounded way (``pacing``); a pass
+The background thread's passes yield to device ingest in a bounded way (``server/pacing``); a pass
 started with :meth:`run_pending` does not.
 
 The projector knows nothing of this worker; it notices new materials by polling (cheap: an
@@ -86,11 +86,11 @@ from fieldhall.field_app_api.service import FIELD_DB, FieldService
 from fieldhall.sync.policy import Principal
 
 from ..hall.tables import HallMaterial
+from ..pacing import IngestPacer
 from .derived_index import DerivedIndex
 from .hashes import PhotoHashes
 from .nearcopy import NearCopy, Probe, comparable, find_near_copies, probe
 from .outcomes import DerivationFailed, Derived, NotDerived, Outcome
-from .pacing import IngestPacer
 from .rendering import THUMBNAIL
 from .store import DerivativeStore
 from .tables import HallPhoto, HallPhotoMatch, PhotoCheckpoint, PhotoStatus
@@ -479,8 +479,7 @@ class MaterialPhotos:
 
     def _on_commit(self, database: str, principal: Principal, docs: list[dict[str, Any]]) -> None:
         if database == FIELD_DB:
-            if principal.context.get("device") is not None:
-                self.pacer.device_wrote()
+            self.pacer.on_commit(database, principal, docs)
             self._wake.set()
 
     def _run(self) -> None:

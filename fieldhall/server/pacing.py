@@ -1,17 +1,17 @@
-"""When the photo worker may work: not while devices are writing to the door, but not for long.
+"""When background work may run: not while devices are writing to the door, but not for long.
 
-Deriving and recording photos compete with device ingest on ``/sync/field`` for the cores and
-for the GIL, and a push of a thousand cases brings a thousand consent images at once. So the
-background worker yields, in a bounded way:
-
-* a pass, and each batch of jobs within it, starts once no device has written for
-  ``quiet`` seconds — or once it has waited ``max_defer`` seconds, whatever the devices do:
-  under a sustained burst thumbnails come a batch every few seconds, never starve;
-* while devices are writing, at most one job runs at a time instead of one per core.
+The hall's background workers — the projector and the photo worker — compete with device
+ingest on ``/sync/field`` for the cores and for the GIL (a push of a thousand cases brings a
+thousand cases to project and a thousand consent images to derive). So they yield, in a
+bounded way: their work starts once no device has written for ``quiet`` seconds — or once it
+has waited ``max_defer`` seconds, whatever the devices do: under a sustained burst it runs
+every few seconds, in bigger batches, and never starves. (The photo worker also runs one job
+at a time while devices are writing, instead of one per core.)
 
 Only device writes count (a principal with a device, as the field policy makes them): the
-hall's own documents (receipts, case events) are not a door being held up.
-``MaterialPhotos.run_pending`` (what tests and the CLI call) is never paced.
+hall's own documents (receipts, case events) are not a door being held up. What tests and the
+CLI call directly (``Projector.project_pending``, ``MaterialPhotos.run_pending``) is never
+paced.
 """
 
 from __future__ import annotations
@@ -19,9 +19,18 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
-__all__ = ["MAX_DEFER_SECONDS", "QUIET_SECONDS", "IngestPacer", "Waiter"]
+from fieldhall.field_app_api.service import FIELD_DB
+
+__all__ = [
+    "MAX_DEFER_SECONDS",
+    "PROJECTOR_MAX_DEFER_SECONDS",
+    "PROJECTOR_QUIET_SECONDS",
+    "QUIET_SECONDS",
+    "IngestPacer",
+    "Waiter",
+]
 
 # PouchDB sends a push's batches back to back (milliseconds apart), and a phone syncing a
 # case makes a handful of requests within a second or so: half a second without a device
@@ -30,6 +39,9 @@ QUIET_SECONDS = 0.5
 # The longest a batch waits for that quiet: a few seconds of delay on a thumbnail is nothing to
 # a reviewer, and a batch (64 originals) then runs before the door gets the cores back.
 MAX_DEFER_SECONDS = 3.0
+# The projector's: a clerk's inbox may lag a burst by a second, no more.
+PROJECTOR_QUIET_SECONDS = 0.25
+PROJECTOR_MAX_DEFER_SECONDS = 1.0
 
 
 class Waiter(Protocol):
@@ -56,6 +68,12 @@ class IngestPacer:
     def device_wrote(self) -> None:
         """A device's write committed (the store's commit listener calls this)."""
         self._last_write = self.clock()
+
+    def on_commit(self, database: str, principal: Any, docs: Any) -> None:
+        """A store commit listener: counts the writes of a device (the field policy's
+        principals carry it in their context)."""
+        if database == FIELD_DB and principal.context.get("device") is not None:
+            self.device_wrote()
 
     def ingesting(self) -> bool:
         """Whether a device wrote within the last ``quiet`` seconds."""

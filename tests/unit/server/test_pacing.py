@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from fieldhall.server.photos.pacing import IngestPacer
+from fieldhall.server.pacing import IngestPacer
 
 QUIET, MAX_DEFER = 0.5, 3.0
 
