@@ -550,20 +550,27 @@ CASES: tuple[tuple[str, str, str, str, int | str, int], ...] = (
 )
 
 
-def _near_start(matter: Matter) -> int:
-    """The day to file and accept on so that the promised deadline is the day after the
-    anchor day: accepted ``promised - 1`` working days before it."""
-    return max(0, matter.limits.promised_days - 1)
+def _near_start(matter: Matter, anchor_is_today: bool) -> int:
+    """The day to file and accept on so that one working day of the promised limit is left
+    (a warning) when the demo is seeded: the clock counts a working day once it has ended (at
+    midnight), so the case is accepted ``promised - 1`` working days before the anchor day
+    (due the next working day) when the anchor day is over, and one day earlier (due on the
+    anchor day itself) when the demo runs on the anchor day's evening."""
+    return max(0, matter.limits.promised_days - (0 if anchor_is_today else 1))
 
 
-def build_plan(catalog_version: str = CATALOG_VERSION) -> list[CasePlan]:
-    """Every case of the demo with its steps (raises :class:`PlanError` if one does not fit)."""
+def build_plan(
+    catalog_version: str = CATALOG_VERSION, *, anchor_is_today: bool = False
+) -> list[CasePlan]:
+    """Every case of the demo with its steps (raises :class:`PlanError` if one does not fit).
+
+    ``anchor_is_today``: the demo runs on the anchor day, after its working hours."""
     catalog = load_catalog(catalog_version)
     plans = []
     for number, (agent, matter_id, channel, story, day, minute) in enumerate(CASES, start=1):
         matter = catalog.matter(matter_id)
         name = story.removeprefix("near:")
-        start = _near_start(matter) if day == "near" else int(day)
+        start = _near_start(matter, anchor_is_today) if day == "near" else int(day)
         script = _Script(start, minute)
         missing = STORIES[name](script, matter)
         if channel not in matter.channels:

@@ -683,7 +683,7 @@ def seed_demo(
     say(f"  {len(logins)} staff accounts ({lap()})")
     seeder.enroll_devices()
     say(f"  {len(seeder.devices)} devices enrolled over HTTP ({lap()})")
-    plans = build_plan()
+    plans = build_plan(anchor_is_today=seeder.timeline.anchor == hall_date(seeder.now))
     seeder.plan_station_event(plans)
     say(f"  the mall station's event planned ({lap()})")
     visits = build_visit_plan()
