@@ -146,6 +146,10 @@ def _rows_now(
         doc_ids=feed.doc_ids,
         match=feed.matcher,
     )
+    return _render_rows(ctx, feed, states), last
+
+
+def _render_rows(ctx: Context, feed: _Feed, states: list[DocState]) -> list[dict[str, Any]]:
     records: dict[tuple[str, str], RevisionRecord] = {}
     if feed.include_docs and states:
         records = ctx.store.revisions(feed.db, [(s.doc_id, s.winner) for s in states])
@@ -165,7 +169,7 @@ def _rows_now(
                 render_doc(state, record, feed.options, ctx.store.blobs.read) if record else None
             )
         rows.append(row)
-    return rows, last
+    return rows
 
 
 async def _now(ctx: Context, db: str) -> int:
@@ -173,23 +177,22 @@ async def _now(ctx: Context, db: str) -> int:
     return info.update_seq
 
 
-def _pending_now(ctx: Context, feed: _Feed, rows: list[dict[str, Any]], last: int) -> int:
-    """Changes left after this page; only a full page can leave any (selector feeds scan
-    to the end and report 0)."""
-    if feed.descending or feed.matcher is not None or feed.limit is None:
-        return 0
-    if len(rows) < feed.limit:
-        return 0
-    return ctx.store.pending_changes(feed.db, last, principal=ctx.principal, doc_ids=feed.doc_ids)
-
-
 def _normal_now(ctx: Context, feed: _Feed, since: int | None) -> dict[str, Any]:
     """A ``normal`` feed's whole answer in one worker-thread hop (a replication asks for
-    hundreds of pages): the database checked, the page, what is left after it."""
+    hundreds of pages): the database checked, the page and what is left after it (only a full
+    page can leave any; selector feeds scan to the end and report 0), in one transaction."""
     if since is None:  # only "now" needs the database's info: for a device it walks its channels
         since = ctx.store.info(feed.db, ctx.principal).update_seq
-    rows, last = _rows_now(ctx, feed, since, feed.limit)  # a missing database: 404
-    pending = _pending_now(ctx, feed, rows, last)
+    states, last, pending = ctx.store.changes_and_pending(  # a missing database: 404
+        feed.db,
+        since=since,
+        limit=feed.limit,
+        descending=feed.descending,
+        principal=ctx.principal,
+        doc_ids=feed.doc_ids,
+        match=feed.matcher,
+    )
+    rows = _render_rows(ctx, feed, states)
     return {"results": rows, "last_seq": format_seq(last), "pending": pending}
 
 
