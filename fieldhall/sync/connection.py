@@ -129,6 +129,14 @@ class Database:
         with self.engine.connect() as connection, connection.begin():
             yield connection
 
+    def may_read_inline(self) -> bool:
+        """Whether a short read may run on the calling thread (the event loop) instead of a
+        worker thread: on SQLite in WAL mode a reader never waits for the writer, and a
+        connection is free in the pool, so nothing it does blocks; on PostgreSQL every
+        statement is a network round trip."""
+        pool: Any = self.engine.pool
+        return self.is_sqlite and pool.checkedout() < pool.size()
+
     @contextmanager
     def read_raw(self) -> Iterator[Raw]:
         """A read transaction on a pooled driver connection, without SQLAlchemy's

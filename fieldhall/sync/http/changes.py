@@ -19,7 +19,7 @@ from ..errors import BadRequest, CouchError, ServiceUnavailable
 from ..mango import InvalidSelector, compile_selector
 from ..store import DocState, RevisionRecord
 from .asgi import JSON_HEADERS, Request, Response, StreamingResponse, json_response
-from .context import Context
+from .context import INLINE_BATCH, Context
 from .render import RenderOptions, render_doc
 
 __all__ = ["changes", "parse_since"]
@@ -203,7 +203,13 @@ async def changes(ctx: Context, request: Request, db: str) -> Response | Streami
     feed = await _params(ctx, request, db)
     since = parse_since(request.query.get("since"))
     if feed_type == "normal" or (feed_type == "longpoll" and feed.descending):
-        answer = await ctx.run(_normal_now, ctx, feed, since)
+        bounded = (
+            feed.matcher is None
+            and feed.limit is not None
+            and feed.limit <= INLINE_BATCH
+            and not (feed.include_docs and feed.options.attachments)
+        )
+        answer = await (ctx.read if bounded else ctx.run)(_normal_now, ctx, feed, since)
         _heartbeat(request)  # checked as for any feed, after the database's 404
         request.integer("timeout")
         return json_response(answer)
