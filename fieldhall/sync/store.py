@@ -1014,6 +1014,7 @@ class _Batch:
         self.pending: dict[str, _PendingDoc] = {}
         self.new_revisions: dict[tuple[str, str], RevisionRecord] = {}
         self.changed: list[str] = []
+        self._changed_ids: set[str] = set()  # `changed` as a set: batches reach thousands
         self.stored_docs: list[dict[str, Any]] = []
 
     def apply(self, doc: IncomingDoc | CouchError, prepared: object = None) -> WriteResult:
@@ -1081,8 +1082,9 @@ class _Batch:
             rev, path = doc.path[0], doc.path
         full_doc = self._full_doc(doc, rev, atts)
         policy = self.store.write_policy
-        context = WriteContext(self.conn, self.db_row.name, self.new_edits, prepared)
+        context = None
         if policy is not None:
+            context = WriteContext(self.conn, self.db_row.name, self.new_edits, prepared)
             # The policy judges first, so a refused document is refused for what it is
             # (e.g. a forged signature), whatever the state of the tree.
             try:
@@ -1099,7 +1101,7 @@ class _Batch:
         result = self._store_revision(doc, entry, path, rev, atts, full_doc)
         if result.changed:
             self.stored_docs.append(full_doc)
-            if policy is not None:
+            if policy is not None and context is not None:
                 policy.after_write(self.principal, full_doc, context)
         return result
 
@@ -1184,7 +1186,8 @@ class _Batch:
         entry.tree = new_tree
         entry.channels = channels
         self.new_revisions[(doc.doc_id, rev)] = RevisionRecord(rev, doc.deleted, doc.body, atts)
-        if doc.doc_id not in self.changed:
+        if doc.doc_id not in self._changed_ids:
+            self._changed_ids.add(doc.doc_id)
             self.changed.append(doc.doc_id)
         return WriteResult(doc.doc_id, rev=rev, changed=True)
 
@@ -1223,6 +1226,7 @@ class _Batch:
             return
         raw, sql, db_id = self.raw, self.store.sql, self.db_id
         live_delta = dead_delta = 0
+        winners = []
         for doc_id in self.changed:
             entry = self.pending[doc_id]
             if entry.old is not None:
@@ -1230,7 +1234,9 @@ class _Batch:
                     dead_delta -= 1
                 else:
                     live_delta -= 1
-            if entry.tree[revtree.winning_rev(entry.tree)].deleted:
+            winner = revtree.winning_rev(entry.tree)
+            winners.append(winner)
+            if entry.tree[winner].deleted:
                 dead_delta += 1
             else:
                 live_delta += 1
@@ -1242,9 +1248,10 @@ class _Batch:
         updates: list[tuple[Any, ...]] = []
         channel_rows: list[tuple[Any, ...]] = []
         stemmed: list[tuple[Any, ...]] = []
-        for seq, doc_id in enumerate(self.changed, start=base_seq + 1):
+        for seq, doc_id, winner in zip(
+            range(base_seq + 1, base_seq + count + 1), self.changed, winners, strict=True
+        ):
             entry = self.pending[doc_id]
-            winner = revtree.winning_rev(entry.tree)
             channels = orjson.dumps(sorted(entry.channels)).decode() if entry.channels else None
             values = (
                 seq,
