@@ -1016,6 +1016,13 @@ class _Batch:
         self.changed: list[str] = []
         self._changed_ids: set[str] = set()  # `changed` as a set: batches reach thousands
         self.stored_docs: list[dict[str, Any]] = []
+        # The whole document (`_id`, `_rev`, body, attachment stubs) is built for the hooks
+        # only: a policy, the channel function, commit listeners.
+        self._hooked = bool(
+            store.write_policy is not None
+            or store.channel_function is not None
+            or store.commit_listeners
+        )
 
     def apply(self, doc: IncomingDoc | CouchError, prepared: object = None) -> WriteResult:
         if isinstance(doc, CouchError):
@@ -1080,10 +1087,10 @@ class _Batch:
         else:
             assert doc.path is not None
             rev, path = doc.path[0], doc.path
-        full_doc = self._full_doc(doc, rev, atts)
+        full_doc = self._full_doc(doc, rev, atts) if self._hooked else None
         policy = self.store.write_policy
         context = None
-        if policy is not None:
+        if policy is not None and full_doc is not None:
             context = WriteContext(self.conn, self.db_row.name, self.new_edits, prepared)
             # The policy judges first, so a refused document is refused for what it is
             # (e.g. a forged signature), whatever the state of the tree.
@@ -1099,7 +1106,7 @@ class _Batch:
         if conflict is not None:
             raise conflict
         result = self._store_revision(doc, entry, path, rev, atts, full_doc)
-        if result.changed:
+        if result.changed and full_doc is not None:
             self.stored_docs.append(full_doc)
             if policy is not None and context is not None:
                 policy.after_write(self.principal, full_doc, context)
@@ -1172,17 +1179,19 @@ class _Batch:
         path: Sequence[str],
         rev: str,
         atts: dict[str, StoredAttachment],
-        full_doc: dict[str, Any],
+        full_doc: dict[str, Any] | None,
     ) -> WriteResult:
         new_tree, outcome = revtree.merge_path(entry.tree, path, doc.deleted, self.revs_limit)
         if outcome is MergeOutcome.INTERNAL_NODE:
             return WriteResult(doc.doc_id, rev=rev)
         channels = entry.channels
-        if self.store.channel_function is not None:
+        if self.store.channel_function is not None and full_doc is not None:
             channels = channels | self.store.channel_function(full_doc)
         if self.principal.channels is not None and not self.principal.may_see(channels):
             raise Forbidden("not_owner: the document would not be in any of your channels")
-        entry.removed_revs |= set(entry.tree) - set(new_tree)
+        removed = entry.tree.keys() - new_tree.keys()
+        if removed:
+            entry.removed_revs |= removed
         entry.tree = new_tree
         entry.channels = channels
         self.new_revisions[(doc.doc_id, rev)] = RevisionRecord(rev, doc.deleted, doc.body, atts)
