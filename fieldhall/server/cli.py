@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -26,6 +27,23 @@ STAFF_ROLES = ("admin", "clerk", "approver", "supervisor")
 
 # Live replications hold `_changes` feeds open indefinitely; on SIGTERM they get this long.
 GRACEFUL_SHUTDOWN_S = 2
+
+
+# Container objects allocated (net) before the youngest generation is collected; CPython's
+# default, 700, is crossed by every batch a replication sends (its parsed documents), though
+# they are freed by reference counting moments later.
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def _tune_garbage_collector() -> None:
+    """Move the objects built at start-up (modules, the app, SQLAlchemy's tables) out of the
+    cyclic garbage collector's sight — otherwise every full collection walks them all again,
+    ~100 ms of CPU each, several per replication of 10,000 documents; they live as long as
+    the process anyway — and collect the youngest generation less often."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 def _admin(value: str | None) -> tuple[str, str]:
@@ -93,6 +111,7 @@ def serve(
     click.echo(
         f"fieldhall on {base}/  (API {base}/api/v1, OpenAPI {base}/schema, sync {base}/sync)"
     )
+    _tune_garbage_collector()
     uvicorn.run(
         app,
         host=settings.host,
@@ -125,6 +144,7 @@ def couch_serve(
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, host=host, port=port)
     app = create_couch_app(settings, _admin(admin))
     click.echo(f"fieldhall couch serve on http://{host}:{port}/", err=True)
+    _tune_garbage_collector()
     uvicorn.run(
         app,
         host=host,

@@ -8,16 +8,19 @@ write transactions take the write lock up front (``BEGIN IMMEDIATE``) instead of
 
 from __future__ import annotations
 
+import sqlite3
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
-__all__ = ["Database", "create_store_engine"]
+__all__ = ["Database", "Raw", "create_store_engine"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -53,9 +56,61 @@ def _sqlite_engine(url: str, *, synchronous: str, echo: bool) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        # On the driver's connection: through exec_driver_sql it costs ten times as much.
+        connection.connection.driver_connection.execute(f"BEGIN {mode}")  # type: ignore[union-attr]
 
     return engine
+
+
+class Raw:
+    """The driver's connection inside a transaction, for the store's hot statements.
+
+    Through SQLAlchemy a statement costs about 40 µs of Python before the database sees it
+    (compiled-cache lookup, execution context, result wrapping), through the driver about
+    5 µs; a replication sends hundreds of small requests of a few statements each. SQL is
+    written with ``?`` placeholders (SQLite's) and turned into ``%s`` for psycopg; rows are
+    plain tuples. Driver errors become SQLAlchemy's (``OperationalError`` is a 503 above).
+    """
+
+    __slots__ = ("_cursor", "is_sqlite")
+
+    def __init__(self, dbapi_connection: Any, is_sqlite: bool) -> None:
+        self._cursor = dbapi_connection.cursor()
+        self.is_sqlite = is_sqlite
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            self._cursor.execute(sql, params)
+            return self._cursor.fetchall()  # type: ignore[no-any-return]
+        except Exception as exc:
+            raise _translated(exc, sql, params) from exc
+
+    def first(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        found = self.rows(sql, params)
+        return found[0] if found else None
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        try:
+            self._cursor.execute(sql, params)
+        except Exception as exc:
+            raise _translated(exc, sql, params) from exc
+
+    def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        try:
+            self._cursor.executemany(sql, rows)
+        except Exception as exc:
+            raise _translated(exc, sql, None) from exc
+
+
+def _translated(exc: Exception, sql: str, params: Any) -> Exception:
+    """A driver error as SQLAlchemy would have raised it (``sqlite3.OperationalError`` ->
+    ``sqlalchemy.exc.OperationalError``), anything else unchanged."""
+    psycopg = sys.modules.get("psycopg")
+    for base in (sqlite3.Error, psycopg.Error if psycopg is not None else None):
+        if base is not None and isinstance(exc, base):
+            translated: Exception = DBAPIError.instance(sql, params, exc, base)
+            return translated
+    return exc
 
 
 class Database:
@@ -73,6 +128,41 @@ class Database:
     def read(self) -> Iterator[Connection]:
         with self.engine.connect() as connection, connection.begin():
             yield connection
+
+    def may_read_inline(self) -> bool:
+        """Whether a short read may run on the calling thread (the event loop) instead of a
+        worker thread: on SQLite in WAL mode a reader never waits for the writer, and a
+        connection is free in the pool, so nothing it does blocks; on PostgreSQL every
+        statement is a network round trip."""
+        pool: Any = self.engine.pool
+        return self.is_sqlite and pool.checkedout() < pool.size()
+
+    @contextmanager
+    def read_raw(self) -> Iterator[Raw]:
+        """A read transaction on a pooled driver connection, without SQLAlchemy's
+        ``Connection`` (a read request pays ~20 µs for it instead of ~200 µs)."""
+        pooled = self.engine.raw_connection()
+        try:
+            raw = Raw(pooled.driver_connection, self.is_sqlite)
+            if self.is_sqlite:
+                raw.run("BEGIN")
+            try:
+                yield raw
+            except BaseException:
+                pooled.rollback()
+                raise
+            try:
+                pooled.commit()
+            except Exception as exc:
+                raise _translated(exc, "COMMIT", None) from exc
+        finally:
+            pooled.close()
+
+    @staticmethod
+    def raw(connection: Connection) -> Raw:
+        """The driver's side of an open SQLAlchemy transaction, for hot statements in it."""
+        is_sqlite = connection.dialect.name == "sqlite"
+        return Raw(connection.connection.driver_connection, is_sqlite)
 
     @contextmanager
     def write(self, *, durable: bool = True) -> Iterator[Connection]:

@@ -145,13 +145,11 @@ def parse_incoming(
         raise BadRequest("Document id in the body does not match the URL")
     checked_id = check_doc_id(raw_id)
 
-    body: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key.startswith("_"):
-            if key not in ALLOWED_SPECIAL:
+    body: dict[str, Any] = {key: value for key, value in raw.items() if key[:1] != "_"}
+    if len(body) != len(raw):
+        for key in raw:
+            if key[:1] == "_" and key not in ALLOWED_SPECIAL:
                 raise BadRequest(f"Bad special document member: {key}", error="doc_validation")
-        else:
-            body[key] = value
 
     rev = raw.get("_rev")
     if rev is not None:

@@ -47,8 +47,10 @@ DEFAULT_REVS_LIMIT = 1000  # CouchDB's default `_revs_limit`
 
 # ASCII digits only (``str.isdigit`` also accepts "²" and "١"), matched with ``fullmatch``
 # (``$`` would let a trailing newline through).
-_REV_GEN = re.compile(r"[0-9]{1,12}")
 _REV_HASH = re.compile(r"[0-9A-Za-z_\-.]{1,128}")
+# The generation ends at the first "-" (the hash may contain more).
+_REV = re.compile(r"([0-9]{1,12})-[0-9A-Za-z_\-.]{1,128}")
+_MAX_GENERATION = 10**12 - 1  # 12 digits
 
 
 class InvalidRev(ValueError):
@@ -74,15 +76,13 @@ class MergeOutcome(Enum):
 
 def parse_rev(rev: object) -> tuple[int, str]:
     """Split ``"N-hash"`` into ``(N, hash)``."""
-    if not isinstance(rev, str):
+    if not isinstance(rev, str) or (found := _REV.fullmatch(rev)) is None:
         raise InvalidRev(f"invalid rev format: {rev!r}")
-    pos, sep, rev_hash = rev.partition("-")
-    if not sep or not _REV_GEN.fullmatch(pos) or not _REV_HASH.fullmatch(rev_hash):
-        raise InvalidRev(f"invalid rev format: {rev!r}")
+    pos = found.group(1)
     gen = int(pos)
     if gen < 1:
         raise InvalidRev(f"invalid rev format: {rev!r}")
-    return gen, rev_hash
+    return gen, rev[len(pos) + 1 :]
 
 
 def format_rev(gen: int, rev_hash: str) -> str:
@@ -107,10 +107,12 @@ def path_from_revisions(revisions: object, rev: str) -> list[str]:
         raise InvalidRev("_revisions start is smaller than the number of ids")
     path = []
     for offset, rev_hash in enumerate(ids):
-        candidate = f"{start - offset}-{rev_hash}" if isinstance(rev_hash, str) else None
-        if candidate is None:
+        if not isinstance(rev_hash, str):
             raise InvalidRev("_revisions ids must be strings")
-        parse_rev(candidate)
+        candidate = f"{start - offset}-{rev_hash}"
+        # As parse_rev(candidate), whose generation is known to be an integer >= 1.
+        if start - offset > _MAX_GENERATION or not _REV_HASH.fullmatch(rev_hash):
+            raise InvalidRev(f"invalid rev format: {candidate!r}")
         path.append(candidate)
     if path[0] != rev:
         raise InvalidRev(f"_rev {rev} does not match _revisions (leaf {path[0]})")
@@ -119,9 +121,12 @@ def path_from_revisions(revisions: object, rev: str) -> list[str]:
 
 def leaves(tree: RevTree) -> list[str]:
     """Leaf revisions, sorted best first (the winner is ``leaves(tree)[0]``)."""
+    if len(tree) == 1:  # most documents: one revision
+        return list(tree)
     parents = {node.parent for node in tree.values()}
     found = [rev for rev in tree if rev not in parents]
-    found.sort(key=lambda rev: _rank(rev, tree[rev].deleted), reverse=True)
+    if len(found) > 1:
+        found.sort(key=lambda rev: _rank(rev, tree[rev].deleted), reverse=True)
     return found
 
 

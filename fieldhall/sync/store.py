@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, bindparam, delete, func, insert, select, text, update
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
 
 from . import revtree
 from . import tables as t
 from .blobs import GC_GRACE_SECONDS, BlobStore
 from .changes import NOTIFY_CHANNEL, ChangeNotifier
-from .connection import Database
+from .connection import Database, Raw
 from .documents import IncomingDoc, StoredAttachment
 from .errors import BadRequest, Conflict, CouchError, Forbidden, NotFound, PreconditionFailed
 from .policy import (
@@ -131,15 +131,30 @@ def _tree_from_json(text: str) -> dict[str, RevNode]:
     return {rev: RevNode(p, bool(d)) for rev, (p, d) in orjson.loads(text).items()}
 
 
-def _state_from_row(row: Row[Any]) -> DocState:
+def _state_from_row(row: Sequence[Any]) -> DocState:
+    """A document row selected as ``_DOC_COLUMNS`` (raw SQL) or ``_DOC_SELECT`` (Core)."""
+    doc_id, seq, winner, deleted, tree, channels = row
     return DocState(
-        doc_id=row.doc_id,
-        seq=row.seq,
-        winner=row.winner,
-        deleted=row.deleted,
-        tree=_tree_from_json(row.tree),
-        channels=frozenset(orjson.loads(row.channels)) if row.channels else frozenset(),
+        doc_id,
+        seq,
+        winner,
+        bool(deleted),  # SQLite's driver answers 0/1
+        _tree_from_json(tree),
+        frozenset(orjson.loads(channels)) if channels else frozenset(),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _DbRow:
+    """A database's row (``sync_database``), as every request reads it first."""
+
+    id: int
+    name: str
+    update_seq: int
+    revs_limit: int
+    doc_count: int
+    doc_del_count: int
+    created_at: float
 
 
 def _atts_to_json(atts: Mapping[str, StoredAttachment]) -> str | None:
@@ -182,6 +197,7 @@ class Store:
         stub_resolver: StubResolver | None = None,
     ) -> None:
         self.db = database
+        self.sql = _Sql(database.is_sqlite)
         self.blobs = blobs
         self.channel_function = channel_function
         self.write_policy = write_policy
@@ -214,11 +230,12 @@ class Store:
 
     # ------------------------------------------------------------------ databases
 
-    def _db_row(self, conn: Connection, name: str, *, lock: bool = False) -> Row[Any]:
-        row = conn.execute(_DB_ROW_FOR_UPDATE if lock else _DB_ROW, {"name": name}).first()
+    def _db_row(self, conn: Connection | Raw, name: str, *, lock: bool = False) -> _DbRow:
+        raw = conn if isinstance(conn, Raw) else Database.raw(conn)
+        row = raw.first(self.sql.db_row_for_update if lock else self.sql.db_row, (name,))
         if row is None:
             raise NotFound("Database does not exist.")
-        return row
+        return _DbRow(*row)
 
     def create_database(self, name: str, *, exist_ok: bool = False) -> bool:
         check_db_name(name)
@@ -258,17 +275,19 @@ class Store:
             return conn.execute(query).first() is not None
 
     def info(self, name: str, principal: Principal = ADMIN) -> DatabaseInfo:
+        if principal.channels is None:
+            with self.db.read_raw() as raw:
+                row = self._db_row(raw, name)
+            return DatabaseInfo(
+                name,
+                row.update_seq,
+                row.doc_count,
+                row.doc_del_count,
+                row.revs_limit,
+                row.created_at,
+            )
         with self.db.read() as conn:
             row = self._db_row(conn, name)
-            if principal.channels is None:
-                return DatabaseInfo(
-                    name,
-                    row.update_seq,
-                    row.doc_count,
-                    row.doc_del_count,
-                    row.revs_limit,
-                    row.created_at,
-                )
             states = self._load_states(
                 conn, row.id, self._visible_ids(conn, row.id, principal.channels)
             )
@@ -309,29 +328,20 @@ class Store:
     # ------------------------------------------------------------------ reads
 
     def _load_states(
-        self, conn: Connection, db_id: int, doc_ids: Iterable[str]
+        self, conn: Connection | Raw, db_id: int, doc_ids: Iterable[str]
     ) -> dict[str, DocState]:
+        raw = conn if isinstance(conn, Raw) else Database.raw(conn)
         ids = list(dict.fromkeys(doc_ids))
-        states: dict[str, DocState] = {}
-        if conn.dialect.name == "sqlite":
-            rows = conn.execute(_STATES_SQLITE, {"db_id": db_id, "ids": _json_list(ids)})
-            return {row.doc_id: _state_from_row(row) for row in rows}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows = conn.execute(
-                select(t.document).where(
-                    t.document.c.db_id == db_id, t.document.c.doc_id.in_(chunk)
-                )
-            )
-            for row in rows:
-                states[row.doc_id] = _state_from_row(row)
-        return states
+        if not ids:
+            return {}
+        rows = raw.rows(self.sql.states, (db_id, self.sql.id_list(ids)))
+        return {row[0]: _state_from_row(row) for row in rows}
 
     def document(self, name: str, doc_id: str, principal: Principal = ADMIN) -> DocState:
         """The state of a document the principal may see; 404 ``missing`` otherwise."""
-        with self.db.read() as conn:
-            row = self._db_row(conn, name)
-            state = self._load_states(conn, row.id, [doc_id]).get(doc_id)
+        with self.db.read_raw() as raw:
+            row = self._db_row(raw, name)
+            state = self._load_states(raw, row.id, [doc_id]).get(doc_id)
         if state is None or not principal.may_see(state.channels):
             raise NotFound("missing")
         return state
@@ -340,44 +350,30 @@ class Store:
         self, name: str, doc_ids: Iterable[str], principal: Principal = ADMIN
     ) -> dict[str, DocState]:
         """States of the given documents the principal may see (others are absent)."""
-        with self.db.read() as conn:
-            row = self._db_row(conn, name)
-            states = self._load_states(conn, row.id, doc_ids)
+        with self.db.read_raw() as raw:
+            row = self._db_row(raw, name)
+            states = self._load_states(raw, row.id, doc_ids)
         return {k: v for k, v in states.items() if principal.may_see(v.channels)}
 
     def revisions(
         self, name: str, pairs: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], RevisionRecord]:
         """Stored bodies for ``(doc_id, rev)`` pairs (absent when not stored)."""
-        with self.db.read() as conn:
-            row = self._db_row(conn, name)
-            return self._load_revisions(conn, row.id, pairs)
+        with self.db.read_raw() as raw:
+            row = self._db_row(raw, name)
+            return self._load_revisions(raw, row.id, pairs)
 
     def _load_revisions(
-        self, conn: Connection, db_id: int, pairs: Sequence[tuple[str, str]]
+        self, conn: Connection | Raw, db_id: int, pairs: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], RevisionRecord]:
-        found: dict[tuple[str, str], RevisionRecord] = {}
+        if not pairs:
+            return {}
+        raw = conn if isinstance(conn, Raw) else Database.raw(conn)
         wanted = set(pairs)
         ids = list(dict.fromkeys(doc_id for doc_id, _ in pairs))
         revs = list(dict.fromkeys(rev for _, rev in pairs))
-        # `doc_id IN (…) AND rev IN (…)` walks the primary key; a row-value
-        # `(doc_id, rev) IN (…)` makes SQLite scan every revision of the database.
-        if conn.dialect.name == "sqlite":
-            rows = conn.execute(
-                _REVISIONS_SQLITE,
-                {"db_id": db_id, "ids": _json_list(ids), "revs": _json_list(revs)},
-            )
-            return _revision_records(rows, wanted)
-        for start in range(0, len(ids), 400):
-            rows = conn.execute(
-                select(t.revision).where(
-                    t.revision.c.db_id == db_id,
-                    t.revision.c.doc_id.in_(ids[start : start + 400]),
-                    t.revision.c.rev.in_(revs),
-                )
-            )
-            found.update(_revision_records(rows, wanted))
-        return found
+        rows = raw.rows(self.sql.revisions, (db_id, self.sql.id_list(ids), self.sql.id_list(revs)))
+        return _revision_records(rows, wanted)
 
     def revs_diff(
         self, name: str, request: Mapping[str, Sequence[str]], principal: Principal = ADMIN
@@ -411,31 +407,46 @@ class Store:
         """How many changed documents follow ``after`` (CouchDB's ``pending``)."""
         with self.db.read() as conn:
             row = self._db_row(conn, name)
-            if principal.channels is not None and doc_ids is None:
-                # From the channel index: a principal's rows after `after`, never the database.
-                ch = t.channel.c
-                seqs = (
-                    select(ch.seq)
-                    .where(
-                        ch.db_id == row.id,
-                        ch.channel.in_(sorted(principal.channels)),
-                        ch.seq > after,
-                    )
-                    .distinct()
-                    .subquery()
+            return self._pending(conn, row, after, principal, doc_ids)
+
+    def _pending(
+        self,
+        conn: Connection | Raw,
+        row: _DbRow,
+        after: int,
+        principal: Principal,
+        doc_ids: Sequence[str] | None,
+    ) -> int:
+        if principal.channels is None and doc_ids is None:
+            raw = conn if isinstance(conn, Raw) else Database.raw(conn)
+            found = raw.first(self.sql.pending, (row.id, after))
+            return int(found[0]) if found else 0
+        assert isinstance(conn, Connection)
+        if principal.channels is not None and doc_ids is None:
+            # From the channel index: a principal's rows after `after`, never the database.
+            ch = t.channel.c
+            seqs = (
+                select(ch.seq)
+                .where(
+                    ch.db_id == row.id,
+                    ch.channel.in_(sorted(principal.channels)),
+                    ch.seq > after,
                 )
-                return int(conn.execute(select(func.count()).select_from(seqs)).scalar_one())
-            query = (
-                select(func.count())
-                .select_from(t.document)
-                .where(t.document.c.db_id == row.id, t.document.c.seq > after)
+                .distinct()
+                .subquery()
             )
-            if principal.channels is not None:
-                visible = self._visible_docs_subquery(row.id, principal.channels)
-                query = query.where(t.document.c.doc_id.in_(visible))
-            if doc_ids is not None:
-                query = query.where(t.document.c.doc_id.in_(list(doc_ids)))
-            return int(conn.execute(query).scalar_one())
+            return int(conn.execute(select(func.count()).select_from(seqs)).scalar_one())
+        query = (
+            select(func.count())
+            .select_from(t.document)
+            .where(t.document.c.db_id == row.id, t.document.c.seq > after)
+        )
+        if principal.channels is not None:
+            visible = self._visible_docs_subquery(row.id, principal.channels)
+            query = query.where(t.document.c.doc_id.in_(visible))
+        if doc_ids is not None:
+            query = query.where(t.document.c.doc_id.in_(list(doc_ids)))
+        return int(conn.execute(query).scalar_one())
 
     def changes(
         self,
@@ -452,20 +463,60 @@ class Store:
 
         ``match`` (a selector) is given the winning revision and filters while scanning.
         """
-        with self.db.read() as conn:
+        states, last, _ = self.changes_and_pending(
+            name,
+            since=since,
+            limit=limit,
+            descending=descending,
+            principal=principal,
+            doc_ids=doc_ids,
+            match=match,
+            count_pending=False,
+        )
+        return states, last
+
+    def changes_and_pending(
+        self,
+        name: str,
+        *,
+        since: int,
+        limit: int | None,
+        descending: bool = False,
+        principal: Principal = ADMIN,
+        doc_ids: Sequence[str] | None = None,
+        match: Callable[[DocState, RevisionRecord | None], bool] | None = None,
+        count_pending: bool = True,
+    ) -> tuple[list[DocState], int, int]:
+        """As :meth:`changes`, plus CouchDB's ``pending`` (the changes left after a full
+        page; 0 for a selector or a descending feed), read in the same transaction."""
+        # An unfiltered feed (a replication's) is a few statements on the driver's connection.
+        plain = principal.channels is None and doc_ids is None and not descending
+        with self.db.read_raw() if plain else self.db.read() as conn:
             row = self._db_row(conn, name)
 
             def page(cursor: int, count: int | None) -> list[DocState]:
+                if isinstance(conn, Raw):
+                    if count is None:
+                        found = conn.rows(self.sql.changes_all, (row.id, cursor))
+                    else:
+                        found = conn.rows(self.sql.changes_page, (row.id, cursor, count))
+                    return [_state_from_row(r) for r in found]
                 query = self._changes_page(
                     conn, row.id, cursor, count, descending, principal.channels, doc_ids
                 )
                 return [_state_from_row(r) for r in conn.execute(query)]
 
-            if match is None:
-                states = page(since, limit)
-                last = self._last_seq(conn, row, principal, states, limit, since, descending)
-                return states, last
-            return self._scan_matching(conn, row, page, since, limit, descending, match, principal)
+            if match is not None:
+                states, last = self._scan_matching(
+                    conn, row, page, since, limit, descending, match, principal
+                )
+                return states, last, 0
+            states = page(since, limit)
+            last = self._last_seq(conn, row, principal, states, limit, since, descending)
+            pending = 0
+            if count_pending and not descending and limit is not None and len(states) >= limit:
+                pending = self._pending(conn, row, last, principal, doc_ids)
+            return states, last, pending
 
     def _changes_page(
         self,
@@ -496,9 +547,9 @@ class Store:
                 seqs = seqs.limit(count)
             # Two steps on purpose: joined, SQLite walks every document of the database.
             picked = [seq for (seq,) in conn.execute(seqs)]
-            query = select(t.document).where(doc.db_id == db_id, seq_col.in_(picked))
+            query = select(*_DOC_SELECT).where(doc.db_id == db_id, seq_col.in_(picked))
             return query.order_by(seq_col.desc() if descending else seq_col)
-        query = select(t.document).where(doc.db_id == db_id)
+        query = select(*_DOC_SELECT).where(doc.db_id == db_id)
         if channels is not None:
             query = query.where(doc.doc_id.in_(self._visible_docs_subquery(db_id, channels)))
         if doc_ids is not None:
@@ -513,8 +564,8 @@ class Store:
 
     def _last_seq(
         self,
-        conn: Connection,
-        db_row: Row[Any],
+        conn: Connection | Raw,
+        db_row: _DbRow,
         principal: Principal,
         states: list[DocState],
         limit: int | None,
@@ -531,8 +582,8 @@ class Store:
 
     def _scan_matching(
         self,
-        conn: Connection,
-        db_row: Row[Any],
+        conn: Connection | Raw,
+        db_row: _DbRow,
         page: Callable[[int, int | None], list[DocState]],
         since: int,
         limit: int | None,
@@ -579,7 +630,7 @@ class Store:
         with self.db.read() as conn:
             row = self._db_row(conn, name)
             doc = t.document.c
-            query = select(t.document).where(doc.db_id == row.id, doc.deleted.is_(False))
+            query = select(*_DOC_SELECT).where(doc.db_id == row.id, doc.deleted.is_(False))
             count_query = select(func.count()).select_from(t.document)
             count_query = count_query.where(doc.db_id == row.id, doc.deleted.is_(False))
             if principal.channels is not None:
@@ -771,17 +822,14 @@ class Store:
     # ------------------------------------------------------------------ _local documents
 
     def get_local(self, name: str, doc_id: str, principal: Principal = ADMIN) -> dict[str, Any]:
-        with self.db.read() as conn:
-            db_row = self._db_row(conn, name)
-            row = conn.execute(
-                select(t.local).where(
-                    t.local.c.db_id == db_row.id, t.local.c.doc_id == _local_key(doc_id, principal)
-                )
-            ).first()
+        with self.db.read_raw() as raw:
+            db_row = self._db_row(raw, name)
+            row = raw.first(self.sql.local, (db_row.id, _local_key(doc_id, principal)))
         if row is None:
             raise NotFound("missing")
-        body: dict[str, Any] = orjson.loads(row.body)
-        return {"_id": doc_id, "_rev": f"0-{row.rev}", **body}
+        rev, text = row
+        body: dict[str, Any] = orjson.loads(text)
+        return {"_id": doc_id, "_rev": f"0-{rev}", **body}
 
     def put_local(
         self,
@@ -796,9 +844,10 @@ class Store:
         key = _local_key(doc_id, principal)
         # Checkpoints are cheap to redo: a lost one makes a replicator re-send, not lose data.
         with self.db.write(durable=False) as conn:
-            db_row = self._db_row(conn, name, lock=True)
-            where = and_(t.local.c.db_id == db_row.id, t.local.c.doc_id == key)
-            current = conn.execute(select(t.local.c.rev).where(where)).scalar()
+            raw = Database.raw(conn)
+            db_row = self._db_row(raw, name, lock=True)
+            found = raw.first(self.sql.local_rev, (db_row.id, key))
+            current = found[0] if found is not None else None
             if current is not None and not delete_it and rev != f"0-{current}":
                 raise Conflict()
             if current is not None and delete_it and rev is not None and rev != f"0-{current}":
@@ -812,14 +861,14 @@ class Store:
                     raise NotFound("missing")
                 if rev is None:
                     raise Conflict()
-                conn.execute(delete(t.local).where(where))
+                raw.run(self.sql.local_delete, (db_row.id, key))
                 return "0-0"
             clean = {k: v for k, v in body.items() if not k.startswith("_")}
             text = orjson.dumps(clean).decode()
             if current is None:
-                conn.execute(insert(t.local).values(db_id=db_row.id, doc_id=key, rev=1, body=text))
+                raw.run(self.sql.local_insert, (db_row.id, key, 1, text))
                 return "0-1"
-            conn.execute(update(t.local).where(where).values(rev=current + 1, body=text))
+            raw.run(self.sql.local_update, (current + 1, text, db_row.id, key))
             return f"0-{current + 1}"
 
     # ------------------------------------------------------------------ maintenance
@@ -883,43 +932,101 @@ class Store:
         return self.blobs.remove_unreferenced(candidates, referenced)
 
 
-# Hot read statements, built once: building a select and its cache key costs more CPU than
-# SQLite takes to answer it, and every request reads its database's row. On SQLite the id
-# lists go in as one JSON parameter (`IN (SELECT value FROM json_each(?))`): SQLAlchemy
-# expands a list into one bound parameter per item on every call. `rev || ''` keeps SQLite
-# from probing every (doc_id, rev) combination of the two lists (10,000 probes for a batch of
-# 100): the primary key is walked by doc_id and rev filters that document's rows.
-_DB_ROW = select(t.database).where(t.database.c.name == bindparam("name"))
-_DB_ROW_FOR_UPDATE = _DB_ROW.with_for_update()
+_DOC_COLUMNS = "doc_id, seq, winner, deleted, tree, channels"
+_DOC_SELECT = tuple(t.document.c[name] for name in _DOC_COLUMNS.split(", "))
+_DB_COLUMNS = "id, name, update_seq, revs_limit, doc_count, doc_del_count, created_at"
 
 
-def _json_values(name: str) -> Any:
-    return select(func.json_each(bindparam(name)).table_valued("value").c.value)
+class _Sql:
+    """The hot statements as SQL text for the driver (see :class:`Raw`), per engine.
 
+    On SQLite a list of ids goes in as one JSON parameter (``IN (SELECT value FROM
+    json_each(?))``), on PostgreSQL as one array (``= ANY(?)``): one statement text whatever
+    the batch size. ``rev || ''`` keeps SQLite from probing every (doc_id, rev) combination of
+    the two lists (10,000 probes for a batch of 100): the primary key is walked by doc_id and
+    rev filters that document's rows.
+    """
 
-_STATES_SQLITE = select(t.document).where(
-    t.document.c.db_id == bindparam("db_id"), t.document.c.doc_id.in_(_json_values("ids"))
-)
-_REVISIONS_SQLITE = select(t.revision).where(
-    t.revision.c.db_id == bindparam("db_id"),
-    t.revision.c.doc_id.in_(_json_values("ids")),
-    t.revision.c.rev.concat("").in_(_json_values("revs")),
-)
+    def __init__(self, is_sqlite: bool) -> None:
+        self.is_sqlite = is_sqlite
 
+        def q(text: str) -> str:
+            return text if is_sqlite else text.replace("?", "%s")
 
-def _json_list(items: Sequence[str]) -> str:
-    return orjson.dumps(items).decode()
+        def among(column: str) -> str:
+            if is_sqlite:
+                return f"{column} IN (SELECT value FROM json_each(?))"
+            return f"{column} = ANY(?)"
+
+        db_row = f"SELECT {_DB_COLUMNS} FROM sync_database WHERE name = ?"
+        self.db_row = q(db_row)
+        # SQLite: the writer already holds the database's lock (BEGIN IMMEDIATE).
+        self.db_row_for_update = q(db_row if is_sqlite else db_row + " FOR UPDATE")
+        self.states = q(
+            f"SELECT {_DOC_COLUMNS} FROM sync_document WHERE db_id = ? AND {among('doc_id')}"
+        )
+        rev = "rev || ''" if is_sqlite else "rev"
+        self.revisions = q(
+            "SELECT doc_id, rev, deleted, body, attachments FROM sync_revision"
+            f" WHERE db_id = ? AND {among('doc_id')} AND {among(rev)}"
+        )
+        self.changes_page = q(
+            f"SELECT {_DOC_COLUMNS} FROM sync_document WHERE db_id = ? AND seq > ?"
+            " ORDER BY seq LIMIT ?"
+        )
+        self.changes_all = q(
+            f"SELECT {_DOC_COLUMNS} FROM sync_document WHERE db_id = ? AND seq > ? ORDER BY seq"
+        )
+        self.pending = q("SELECT count(*) FROM sync_document WHERE db_id = ? AND seq > ?")
+        self.local = q("SELECT rev, body FROM sync_local WHERE db_id = ? AND doc_id = ?")
+        self.local_rev = q("SELECT rev FROM sync_local WHERE db_id = ? AND doc_id = ?")
+        self.local_insert = q(
+            "INSERT INTO sync_local (db_id, doc_id, rev, body) VALUES (?, ?, ?, ?)"
+        )
+        self.local_update = q(
+            "UPDATE sync_local SET rev = ?, body = ? WHERE db_id = ? AND doc_id = ?"
+        )
+        self.local_delete = q("DELETE FROM sync_local WHERE db_id = ? AND doc_id = ?")
+        # The batch's writes (flush): counters and seqs, then one executemany per table.
+        self.advance = q(
+            "UPDATE sync_database SET update_seq = update_seq + ?, doc_count = doc_count + ?,"
+            " doc_del_count = doc_del_count + ? WHERE id = ? RETURNING update_seq"
+        )
+        self.revision_insert = q(
+            "INSERT INTO sync_revision (db_id, doc_id, rev, deleted, body, attachments)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        self.revision_delete = q(
+            "DELETE FROM sync_revision WHERE db_id = ? AND doc_id = ? AND rev = ?"
+        )
+        self.document_insert = q(
+            "INSERT INTO sync_document (seq, winner, deleted, tree, channels, db_id, doc_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)"
+        )
+        self.document_update = q(
+            "UPDATE sync_document SET seq = ?, winner = ?, deleted = ?, tree = ?, channels = ?"
+            " WHERE db_id = ? AND doc_id = ?"
+        )
+        self.channel_delete = q(f"DELETE FROM sync_channel WHERE db_id = ? AND {among('doc_id')}")
+        self.channel_insert = q(
+            "INSERT INTO sync_channel (db_id, channel, seq, doc_id) VALUES (?, ?, ?, ?)"
+        )
+        self.notify = q("SELECT pg_notify(?, ?)")
+
+    def id_list(self, items: Sequence[str]) -> Any:
+        """A list of strings as the one parameter ``among`` expects."""
+        return orjson.dumps(items).decode() if self.is_sqlite else list(items)
 
 
 def _revision_records(
-    rows: Iterable[Row[Any]], wanted: set[tuple[str, str]]
+    rows: Iterable[Sequence[Any]], wanted: set[tuple[str, str]]
 ) -> dict[tuple[str, str], RevisionRecord]:
     found: dict[tuple[str, str], RevisionRecord] = {}
-    for row in rows:
-        key = (row.doc_id, row.rev)
+    for doc_id, rev, deleted, body, attachments in rows:
+        key = (doc_id, rev)
         if key in wanted:
             found[key] = RevisionRecord(
-                row.rev, row.deleted, orjson.loads(row.body), _atts_from_json(row.attachments)
+                rev, bool(deleted), orjson.loads(body), _atts_from_json(attachments)
             )
     return found
 
@@ -936,12 +1043,13 @@ class _Batch:
         self,
         store: Store,
         conn: Connection,
-        db_row: Row[Any],
+        db_row: _DbRow,
         principal: Principal,
         new_edits: bool,
     ) -> None:
         self.store = store
         self.conn = conn
+        self.raw = Database.raw(conn)
         self.db_row = db_row
         self.db_id: int = db_row.id
         self.revs_limit: int = db_row.revs_limit
@@ -950,7 +1058,15 @@ class _Batch:
         self.pending: dict[str, _PendingDoc] = {}
         self.new_revisions: dict[tuple[str, str], RevisionRecord] = {}
         self.changed: list[str] = []
+        self._changed_ids: set[str] = set()  # `changed` as a set: batches reach thousands
         self.stored_docs: list[dict[str, Any]] = []
+        # The whole document (`_id`, `_rev`, body, attachment stubs) is built for the hooks
+        # only: a policy, the channel function, commit listeners.
+        self._hooked = bool(
+            store.write_policy is not None
+            or store.channel_function is not None
+            or store.commit_listeners
+        )
 
     def apply(self, doc: IncomingDoc | CouchError, prepared: object = None) -> WriteResult:
         if isinstance(doc, CouchError):
@@ -963,7 +1079,7 @@ class _Batch:
     def _pending_for(self, doc_id: str) -> _PendingDoc:
         entry = self.pending.get(doc_id)
         if entry is None:
-            state = self.store._load_states(self.conn, self.db_id, [doc_id]).get(doc_id)
+            state = self.store._load_states(self.raw, self.db_id, [doc_id]).get(doc_id)
             entry = _PendingDoc(
                 state, dict(state.tree) if state else {}, state.channels if state else frozenset()
             )
@@ -972,7 +1088,7 @@ class _Batch:
 
     def prefetch(self, doc_ids: Iterable[str]) -> None:
         missing = [d for d in doc_ids if d not in self.pending]
-        states = self.store._load_states(self.conn, self.db_id, missing)
+        states = self.store._load_states(self.raw, self.db_id, missing)
         for doc_id in missing:
             state = states.get(doc_id)
             self.pending[doc_id] = _PendingDoc(
@@ -983,7 +1099,7 @@ class _Batch:
         key = (doc_id, rev)
         if key in self.new_revisions:
             return self.new_revisions[key]
-        return self.store._load_revisions(self.conn, self.db_id, [key]).get(key)
+        return self.store._load_revisions(self.raw, self.db_id, [key]).get(key)
 
     def _apply(self, doc: IncomingDoc, prepared: object) -> WriteResult:
         entry = self._pending_for(doc.doc_id)
@@ -1015,10 +1131,11 @@ class _Batch:
         else:
             assert doc.path is not None
             rev, path = doc.path[0], doc.path
-        full_doc = self._full_doc(doc, rev, atts)
+        full_doc = self._full_doc(doc, rev, atts) if self._hooked else None
         policy = self.store.write_policy
-        context = WriteContext(self.conn, self.db_row.name, self.new_edits, prepared)
-        if policy is not None:
+        context = None
+        if policy is not None and full_doc is not None:
+            context = WriteContext(self.conn, self.db_row.name, self.new_edits, prepared)
             # The policy judges first, so a refused document is refused for what it is
             # (e.g. a forged signature), whatever the state of the tree.
             try:
@@ -1033,9 +1150,9 @@ class _Batch:
         if conflict is not None:
             raise conflict
         result = self._store_revision(doc, entry, path, rev, atts, full_doc)
-        if result.changed:
+        if result.changed and full_doc is not None:
             self.stored_docs.append(full_doc)
-            if policy is not None:
+            if policy is not None and context is not None:
                 policy.after_write(self.principal, full_doc, context)
         return result
 
@@ -1106,21 +1223,24 @@ class _Batch:
         path: Sequence[str],
         rev: str,
         atts: dict[str, StoredAttachment],
-        full_doc: dict[str, Any],
+        full_doc: dict[str, Any] | None,
     ) -> WriteResult:
         new_tree, outcome = revtree.merge_path(entry.tree, path, doc.deleted, self.revs_limit)
         if outcome is MergeOutcome.INTERNAL_NODE:
             return WriteResult(doc.doc_id, rev=rev)
         channels = entry.channels
-        if self.store.channel_function is not None:
+        if self.store.channel_function is not None and full_doc is not None:
             channels = channels | self.store.channel_function(full_doc)
         if self.principal.channels is not None and not self.principal.may_see(channels):
             raise Forbidden("not_owner: the document would not be in any of your channels")
-        entry.removed_revs |= set(entry.tree) - set(new_tree)
+        removed = entry.tree.keys() - new_tree.keys()
+        if removed:
+            entry.removed_revs |= removed
         entry.tree = new_tree
         entry.channels = channels
         self.new_revisions[(doc.doc_id, rev)] = RevisionRecord(rev, doc.deleted, doc.body, atts)
-        if doc.doc_id not in self.changed:
+        if doc.doc_id not in self._changed_ids:
+            self._changed_ids.add(doc.doc_id)
             self.changed.append(doc.doc_id)
         return WriteResult(doc.doc_id, rev=rev, changed=True)
 
@@ -1157,127 +1277,71 @@ class _Batch:
     def flush(self) -> None:
         if not self.changed:
             return
-        conn, db_id = self.conn, self.db_id
-        count = len(self.changed)
-        base_seq = (
-            int(
-                conn.execute(
-                    update(t.database)
-                    .where(t.database.c.id == db_id)
-                    .values(update_seq=t.database.c.update_seq + count)
-                    .returning(t.database.c.update_seq)
-                ).scalar_one()
-            )
-            - count
-        )
+        raw, sql, db_id = self.raw, self.store.sql, self.db_id
         live_delta = dead_delta = 0
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        channel_rows: list[dict[str, Any]] = []
-        stemmed: list[dict[str, Any]] = []
-        for offset, doc_id in enumerate(self.changed, start=1):
+        winners = []
+        for doc_id in self.changed:
             entry = self.pending[doc_id]
-            winner = revtree.winning_rev(entry.tree)
-            deleted = entry.tree[winner].deleted
-            values = {
-                "db_id": db_id,
-                "doc_id": doc_id,
-                "seq": base_seq + offset,
-                "winner": winner,
-                "deleted": deleted,
-                "tree": _tree_to_json(entry.tree),
-                "channels": orjson.dumps(sorted(entry.channels)).decode()
-                if entry.channels
-                else None,
-            }
-            if entry.old is None:
-                inserts.append(values)
-            else:
-                updates.append({**values, "k_db": db_id, "k_doc": doc_id})
+            if entry.old is not None:
                 if entry.old.deleted:
                     dead_delta -= 1
                 else:
                     live_delta -= 1
-            if deleted:
+            winner = revtree.winning_rev(entry.tree)
+            winners.append(winner)
+            if entry.tree[winner].deleted:
                 dead_delta += 1
             else:
                 live_delta += 1
-            channel_rows.extend(
-                {"db_id": db_id, "channel": c, "seq": base_seq + offset, "doc_id": doc_id}
-                for c in entry.channels
+        count = len(self.changed)
+        advanced = raw.first(sql.advance, (count, live_delta, dead_delta, db_id))
+        assert advanced is not None  # the row is locked by this transaction
+        base_seq = int(advanced[0]) - count
+        inserts: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
+        channel_rows: list[tuple[Any, ...]] = []
+        stemmed: list[tuple[Any, ...]] = []
+        for seq, doc_id, winner in zip(
+            range(base_seq + 1, base_seq + count + 1), self.changed, winners, strict=True
+        ):
+            entry = self.pending[doc_id]
+            channels = orjson.dumps(sorted(entry.channels)).decode() if entry.channels else None
+            values = (
+                seq,
+                winner,
+                entry.tree[winner].deleted,
+                _tree_to_json(entry.tree),
+                channels,
+                db_id,
+                doc_id,
             )
-            stemmed.extend({"d": db_id, "i": doc_id, "r": r} for r in entry.removed_revs)
+            (inserts if entry.old is None else updates).append(values)
+            channel_rows.extend((db_id, c, seq, doc_id) for c in entry.channels)
+            stemmed.extend((db_id, doc_id, r) for r in entry.removed_revs)
         revision_rows = [
-            {
-                "db_id": db_id,
-                "doc_id": doc_id,
-                "rev": rev,
-                "deleted": rec.deleted,
-                "body": orjson.dumps(rec.body).decode(),
-                "attachments": _atts_to_json(rec.attachments),
-            }
+            (
+                db_id,
+                doc_id,
+                rev,
+                rec.deleted,
+                orjson.dumps(rec.body).decode(),
+                _atts_to_json(rec.attachments),
+            )
             for (doc_id, rev), rec in self.new_revisions.items()
             if rev in self.pending[doc_id].tree
         ]
         if stemmed:
-            conn.execute(
-                delete(t.revision).where(
-                    t.revision.c.db_id == bindparam("d"),
-                    t.revision.c.doc_id == bindparam("i"),
-                    t.revision.c.rev == bindparam("r"),
-                ),
-                stemmed,
-            )
+            raw.many(sql.revision_delete, stemmed)
         if revision_rows:
-            conn.execute(insert(t.revision), revision_rows)
+            raw.many(sql.revision_insert, revision_rows)
         if inserts:
-            conn.execute(insert(t.document), inserts)
+            raw.many(sql.document_insert, inserts)
         if updates:
-            conn.execute(
-                update(t.document)
-                .where(
-                    t.document.c.db_id == bindparam("k_db"),
-                    t.document.c.doc_id == bindparam("k_doc"),
-                )
-                .values(
-                    seq=bindparam("n_seq"),
-                    winner=bindparam("n_winner"),
-                    deleted=bindparam("n_deleted"),
-                    tree=bindparam("n_tree"),
-                    channels=bindparam("n_channels"),
-                ),
-                [
-                    {
-                        "k_db": u["k_db"],
-                        "k_doc": u["k_doc"],
-                        "n_seq": u["seq"],
-                        "n_winner": u["winner"],
-                        "n_deleted": u["deleted"],
-                        "n_tree": u["tree"],
-                        "n_channels": u["channels"],
-                    }
-                    for u in updates
-                ],
-            )
-        updated_with_channels = [e for e in self.changed if self.pending[e].old is not None]
-        if self.store.channel_function is not None and updated_with_channels:
-            conn.execute(
-                delete(t.channel).where(
-                    t.channel.c.db_id == db_id, t.channel.c.doc_id.in_(updated_with_channels)
-                )
-            )
+            raw.many(sql.document_update, updates)
+        updated = [doc_id for doc_id in self.changed if self.pending[doc_id].old is not None]
+        if self.store.channel_function is not None and updated:
+            raw.run(sql.channel_delete, (db_id, sql.id_list(updated)))
         if channel_rows:
-            conn.execute(insert(t.channel), channel_rows)
-        if conn.dialect.name == "postgresql":
-            conn.execute(
-                text("SELECT pg_notify(:channel, :db)"),
-                {"channel": NOTIFY_CHANNEL, "db": self.db_row.name},
-            )
-        conn.execute(
-            update(t.database)
-            .where(t.database.c.id == db_id)
-            .values(
-                doc_count=t.database.c.doc_count + live_delta,
-                doc_del_count=t.database.c.doc_del_count + dead_delta,
-            )
-        )
+            raw.many(sql.channel_insert, channel_rows)
+        if not raw.is_sqlite:
+            raw.run(sql.notify, (NOTIFY_CHANNEL, self.db_row.name))

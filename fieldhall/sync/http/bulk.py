@@ -15,7 +15,7 @@ from ..documents import IncomingDoc, parse_incoming
 from ..errors import BadRequest, CouchError
 from ..store import WriteResult
 from .asgi import Request, Response, json_response
-from .context import Context
+from .context import INLINE_BATCH, Context
 from .documents import latest_leaves, render_options
 from .render import RenderOptions, render_doc
 
@@ -84,7 +84,7 @@ async def revs_diff(ctx: Context, request: Request, db: str) -> Response:
         for rev in revs:
             (clean if _is_rev(rev) else malformed).setdefault(doc_id, []).append(rev)
         clean.setdefault(doc_id, [])
-    answer = await ctx.run(ctx.store.revs_diff, db, clean, ctx.principal)
+    answer = await ctx.read(ctx.store.revs_diff, db, clean, ctx.principal)
     for doc_id, bad in malformed.items():  # malformed revs are simply missing
         answer.setdefault(doc_id, {"missing": []})["missing"].extend(bad)
     return json_response(answer)
@@ -105,9 +105,15 @@ async def bulk_get(ctx: Context, request: Request, db: str) -> Response:
         raise BadRequest("Missing JSON list of 'docs'.")
     options = render_options(request)
     latest = request.flag("latest")
-    # One worker-thread hop for the whole batch: loading and rendering 100 documents one hop
-    # each costs more than the work itself.
-    results = await ctx.run(_bulk_get, ctx, db, wanted, options, latest)
+    # One worker-thread hop for the whole batch (none without attachment bytes to read):
+    # loading and rendering 100 documents one hop each costs more than the work itself.
+    reads_blobs = options.attachments or any(
+        isinstance(item, dict) and item.get("atts_since") for item in wanted
+    )
+    if reads_blobs or len(wanted) > INLINE_BATCH:
+        results = await ctx.run(_bulk_get, ctx, db, wanted, options, latest)
+    else:
+        results = await ctx.read(_bulk_get, ctx, db, wanted, options, latest)
     return json_response({"results": results})
 
 

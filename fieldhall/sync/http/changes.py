@@ -19,7 +19,7 @@ from ..errors import BadRequest, CouchError, ServiceUnavailable
 from ..mango import InvalidSelector, compile_selector
 from ..store import DocState, RevisionRecord
 from .asgi import JSON_HEADERS, Request, Response, StreamingResponse, json_response
-from .context import Context
+from .context import INLINE_BATCH, Context
 from .render import RenderOptions, render_doc
 
 __all__ = ["changes", "parse_since"]
@@ -146,6 +146,10 @@ def _rows_now(
         doc_ids=feed.doc_ids,
         match=feed.matcher,
     )
+    return _render_rows(ctx, feed, states), last
+
+
+def _render_rows(ctx: Context, feed: _Feed, states: list[DocState]) -> list[dict[str, Any]]:
     records: dict[tuple[str, str], RevisionRecord] = {}
     if feed.include_docs and states:
         records = ctx.store.revisions(feed.db, [(s.doc_id, s.winner) for s in states])
@@ -165,7 +169,7 @@ def _rows_now(
                 render_doc(state, record, feed.options, ctx.store.blobs.read) if record else None
             )
         rows.append(row)
-    return rows, last
+    return rows
 
 
 async def _now(ctx: Context, db: str) -> int:
@@ -173,23 +177,22 @@ async def _now(ctx: Context, db: str) -> int:
     return info.update_seq
 
 
-def _pending_now(ctx: Context, feed: _Feed, rows: list[dict[str, Any]], last: int) -> int:
-    """Changes left after this page; only a full page can leave any (selector feeds scan
-    to the end and report 0)."""
-    if feed.descending or feed.matcher is not None or feed.limit is None:
-        return 0
-    if len(rows) < feed.limit:
-        return 0
-    return ctx.store.pending_changes(feed.db, last, principal=ctx.principal, doc_ids=feed.doc_ids)
-
-
 def _normal_now(ctx: Context, feed: _Feed, since: int | None) -> dict[str, Any]:
     """A ``normal`` feed's whole answer in one worker-thread hop (a replication asks for
-    hundreds of pages): the database checked, the page, what is left after it."""
+    hundreds of pages): the database checked, the page and what is left after it (only a full
+    page can leave any; selector feeds scan to the end and report 0), in one transaction."""
     if since is None:  # only "now" needs the database's info: for a device it walks its channels
         since = ctx.store.info(feed.db, ctx.principal).update_seq
-    rows, last = _rows_now(ctx, feed, since, feed.limit)  # a missing database: 404
-    pending = _pending_now(ctx, feed, rows, last)
+    states, last, pending = ctx.store.changes_and_pending(  # a missing database: 404
+        feed.db,
+        since=since,
+        limit=feed.limit,
+        descending=feed.descending,
+        principal=ctx.principal,
+        doc_ids=feed.doc_ids,
+        match=feed.matcher,
+    )
+    rows = _render_rows(ctx, feed, states)
     return {"results": rows, "last_seq": format_seq(last), "pending": pending}
 
 
@@ -200,7 +203,13 @@ async def changes(ctx: Context, request: Request, db: str) -> Response | Streami
     feed = await _params(ctx, request, db)
     since = parse_since(request.query.get("since"))
     if feed_type == "normal" or (feed_type == "longpoll" and feed.descending):
-        answer = await ctx.run(_normal_now, ctx, feed, since)
+        bounded = (
+            feed.matcher is None
+            and feed.limit is not None
+            and feed.limit <= INLINE_BATCH
+            and not (feed.include_docs and feed.options.attachments)
+        )
+        answer = await (ctx.read if bounded else ctx.run)(_normal_now, ctx, feed, since)
         _heartbeat(request)  # checked as for any feed, after the database's 404
         request.integer("timeout")
         return json_response(answer)

@@ -18,7 +18,7 @@ __all__ = [
 
 
 async def database_info(ctx: Context, request: Request, db: str) -> Response:
-    info = await ctx.run(ctx.store.info, db, ctx.principal)
+    info = await ctx.read(ctx.store.info, db, ctx.principal)
     return json_response(
         {
             "db_name": info.name,

@@ -10,7 +10,7 @@ __all__ = ["delete_local", "get_local", "put_local"]
 
 
 async def get_local(ctx: Context, request: Request, db: str, doc_id: str) -> Response:
-    doc = await ctx.run(ctx.store.get_local, db, doc_id, ctx.principal)
+    doc = await ctx.read(ctx.store.get_local, db, doc_id, ctx.principal)
     return json_response(doc, headers=[(b"etag", f'"{doc["_rev"]}"'.encode())])
 
 
