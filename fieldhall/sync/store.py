@@ -746,7 +746,7 @@ class Store:
         return results
 
     def _write_companions(
-        self, conn: Connection, db_row: Row[Any], name: str, principal: Principal, batch: _Batch
+        self, conn: Connection, db_row: _DbRow, name: str, principal: Principal, batch: _Batch
     ) -> _Batch | None:
         if not batch.changed or not self.companion_writers:
             return None
