@@ -190,35 +190,40 @@ def health(server: Server) -> dict[str, Any]:
     return reply
 
 
-def wait_for_projector(server: Server) -> tuple[float, dict[str, Any]]:
-    """Seconds until the hall's projector has caught up (and published its events), and
-    /health; at once when /health reports no projector (a revision without the hall)."""
+def _wait_for(server: Server, done: Callable[[dict[str, Any]], bool], what: str) -> float:
+    """Seconds until ``done(/health)`` holds, polling every quarter of a second."""
     started = time.perf_counter()
     deadline = time.monotonic() + PROJECTOR_TIMEOUT_S
     while True:
         server.check_alive()
-        state = health(server)
-        lag = state.get("projector", {}).get("lag", 0)
-        if lag == 0 and state.get("unpublished_events", 0) == 0:
-            return time.perf_counter() - started, state
+        if done(health(server)):
+            return time.perf_counter() - started
         if time.monotonic() > deadline:
-            raise BenchError(f"the projector did not catch up in {PROJECTOR_TIMEOUT_S:.0f} s")
+            raise BenchError(f"{what} did not catch up in {PROJECTOR_TIMEOUT_S:.0f} s")
         time.sleep(0.25)
+
+
+def wait_for_projector(server: Server) -> tuple[float, dict[str, Any]]:
+    """Seconds until the hall's projector has caught up (and published its events), and
+    /health; at once when /health reports no projector (a revision without the hall)."""
+
+    def caught_up(state: dict[str, Any]) -> bool:
+        lag = state.get("projector", {}).get("lag", 0)
+        return bool(lag == 0 and state.get("unpublished_events", 0) == 0)
+
+    waited = _wait_for(server, caught_up, "the projector")
+    return waited, health(server)
 
 
 def wait_for_photos(server: Server) -> float:
     """Seconds until the hall's photo worker has derived every queued material (it yields to
     device writes for a few seconds, so part of a push's photo work comes after it)."""
-    started = time.perf_counter()
-    deadline = time.monotonic() + PROJECTOR_TIMEOUT_S
-    while True:
-        server.check_alive()
-        photos = health(server).get("photos")
-        if photos is None or photos.get("pending", 0) + photos.get("unqueued", 0) == 0:
-            return time.perf_counter() - started
-        if time.monotonic() > deadline:
-            raise BenchError(f"the photo worker did not catch up in {PROJECTOR_TIMEOUT_S:.0f} s")
-        time.sleep(0.25)
+
+    def derived(state: dict[str, Any]) -> bool:
+        photos = state.get("photos")
+        return photos is None or photos.get("pending", 0) + photos.get("unqueued", 0) == 0
+
+    return _wait_for(server, derived, "the photo worker")
 
 
 def run_node(node: str, *args: str) -> dict[str, Any]:

@@ -152,7 +152,8 @@ class ReceiptWriter:
         return receipts, issued
 
     def catch_up(self) -> int:
-        """Issue receipts that a crash between a device write and its receipt left out."""
+        """Issue the receipts stored device documents lack (written before receipts shared the
+        device write's transaction, or while no receipt writer was installed)."""
         store = self.service.store
         with self.service.session() as session:
             done = set(session.exec(select(ReceiptIssued.doc_id)))

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from fieldhall.field_app_api.service import FIELD_DB
+from fieldhall.sync.policy import Principal
 
 __all__ = [
     "MAX_DEFER_SECONDS",
@@ -69,7 +70,9 @@ class IngestPacer:
         """A device's write committed (the store's commit listener calls this)."""
         self._last_write = self.clock()
 
-    def on_commit(self, database: str, principal: Any, docs: Any) -> None:
+    def on_commit(
+        self, database: str, principal: Principal, docs: Sequence[Mapping[str, Any]]
+    ) -> None:
         """A store commit listener: counts the writes of a device (the field policy's
         principals carry it in their context)."""
         if database == FIELD_DB and principal.context.get("device") is not None:
