@@ -35,16 +35,13 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import psycopg
-import uvicorn
 from PIL import Image
 from sqlalchemy import insert
 from sqlmodel import Session
@@ -56,6 +53,7 @@ from fieldhall.server.app import create_app
 from fieldhall.server.hall.queries import CaseFilter, decode_cursor, encode_cursor, list_cases
 from fieldhall.server.hall.search import terms_of
 from fieldhall.server.hall.tables import HallCase, HallCaseTerm, create_hall_tables
+from fieldhall.server.serving import serve_in_thread, uvicorn_config
 from fieldhall.server.settings import Settings
 from fieldhall.sync.connection import create_store_engine
 
@@ -173,21 +171,8 @@ def served_hall(root: Path, database_url: str) -> Iterator[tuple[str, object]]:
     settings = Settings.from_env(data_dir=root, database_url=database_url, port=free_port())
     url = f"http://127.0.0.1:{settings.port}"
     app = create_app(settings, public_url=url, projector=False)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(400):
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(url + "/health", timeout=1.0).status_code == 200:
-                    break
-            time.sleep(0.05)
+    with serve_in_thread(uvicorn_config(app, "127.0.0.1", settings.port)):
         yield url, app.state.hall
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
 
 
 def bench_projector(kind: str, cases: int) -> dict[str, float]:

@@ -6,18 +6,17 @@ import io
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import uvicorn
 from PIL import Image
 
 from fieldhall.field_app_api.client import DeviceClient, Material
 from fieldhall.server.app import create_app
+from fieldhall.server.serving import serve_in_thread, uvicorn_config
 from fieldhall.server.settings import Settings
 from tests.servers import free_port
 
@@ -116,23 +115,8 @@ def running_hall(data_dir: Path, database_url: str | None = None) -> Iterator[Ha
     )
     url = f"http://127.0.0.1:{settings.port}"
     app = create_app(settings, public_url=url)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(url + "/health", timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            threading.Event().wait(0.05)
+    with serve_in_thread(uvicorn_config(app, "127.0.0.1", settings.port)):
         yield Hall(url, data_dir)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def senior_card_case(

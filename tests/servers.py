@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from fieldhall.server.app import create_couch_app
+from fieldhall.server.serving import serve_in_thread, uvicorn_config
 from fieldhall.server.settings import Settings
 
 ADMIN = ("admin", "secret")
@@ -67,17 +66,8 @@ def threaded_couch(
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, port=free_port())
     extra = {} if max_body is None else {"max_body": max_body}
     app = create_couch_app(settings, ADMIN, **extra)
-    config = uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{settings.port}"
-    try:
-        wait_until_up(url)
-        yield CouchServer(url, data_dir, database_url)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_thread(uvicorn_config(app, "127.0.0.1", settings.port)):
+        yield CouchServer(f"http://127.0.0.1:{settings.port}", data_dir, database_url)
 
 
 class CouchProcess:

@@ -25,10 +25,6 @@ __all__ = ["main"]
 # here so that `--help` does not load the database layer.
 STAFF_ROLES = ("admin", "clerk", "approver", "supervisor")
 
-# Live replications hold `_changes` feeds open indefinitely; on SIGTERM they get this long.
-GRACEFUL_SHUTDOWN_S = 2
-
-
 # Container objects allocated (net) before the youngest generation is collected; CPython's
 # default, 700, is crossed by every batch a replication sends (its parsed documents), though
 # they are freed by reference counting moments later.
@@ -104,6 +100,7 @@ def serve(
     import uvicorn
 
     from .app import create_app
+    from .serving import uvicorn_config
 
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, host=host, port=port)
     app = create_app(settings, public_url or os.environ.get("FIELDHALL_PUBLIC_URL"))
@@ -112,14 +109,7 @@ def serve(
         f"fieldhall on {base}/  (API {base}/api/v1, OpenAPI {base}/schema, sync {base}/sync)"
     )
     _tune_garbage_collector()
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-    )
+    uvicorn.Server(uvicorn_config(app, settings.host, settings.port)).run()
 
 
 @main.group()
@@ -140,19 +130,13 @@ def couch_serve(
     import uvicorn
 
     from .app import create_couch_app
+    from .serving import uvicorn_config
 
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, host=host, port=port)
     app = create_couch_app(settings, _admin(admin))
     click.echo(f"fieldhall couch serve on http://{host}:{port}/", err=True)
     _tune_garbage_collector()
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-    )
+    uvicorn.Server(uvicorn_config(app, host, port)).run()
 
 
 def _field(data_dir: str | None, database_url: str | None) -> FieldService:

@@ -14,7 +14,6 @@ rating — push them through ``/sync/field`` and wait until the hall has project
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -24,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from argon2 import PasswordHasher
 from sqlmodel import Session
 
@@ -32,6 +30,7 @@ from fieldhall.field_app_api.client import DeviceClient, Material
 from fieldhall.field_app_api.tables import StaffAccount
 from fieldhall.schemas.signatures import rfc3339_utc
 from fieldhall.server.app import create_app
+from fieldhall.server.serving import serve_in_thread, uvicorn_config
 from fieldhall.server.settings import Settings
 from fieldhall.sync.connection import create_store_engine
 from tests.field_fixtures import ADMIN, CATALOG_VERSION, Hall, jpeg, png
@@ -262,23 +261,8 @@ def local_hall(
     url = f"http://127.0.0.1:{settings.port}"
     app = create_app(settings, public_url=url, projector=projector)
     add_staff(settings.database_url, {**STAFF, ADMIN[0]: ("admin", None)}, {ADMIN[0]: ADMIN[1]})
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(400):
-            try:
-                if httpx.get(url + "/health", timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
+    with serve_in_thread(uvicorn_config(app, "127.0.0.1", settings.port)):
         yield LocalHall(Hall(url, data_dir), app, settings.database_url)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 # ---------------------------------------------------------------------- home visits

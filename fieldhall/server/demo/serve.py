@@ -36,6 +36,7 @@ from sqlmodel import select
 from fieldhall.field_app_api.tables import StaffAccount
 
 from ..app import create_app
+from ..serving import GRACEFUL_SHUTDOWN_S, START_TIMEOUT_S, uvicorn_config
 from ..settings import Settings
 from ..stores import open_field
 from .credentials import (
@@ -50,8 +51,6 @@ from .seeding import DEFAULT_SEED, DemoError, seed_demo
 
 __all__ = ["banner", "needs_seed", "run_demo", "seed_hall"]
 
-GRACEFUL_SHUTDOWN_S = 2
-START_TIMEOUT_S = 60.0
 Echo = Callable[[str], None]
 
 
@@ -92,15 +91,7 @@ class _Server:
     """uvicorn in a thread: the main thread seeds, then waits for Ctrl-C."""
 
     def __init__(self, app: Any, host: str, port: int) -> None:
-        config = uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-        )
-        self.server = uvicorn.Server(config)
+        self.server = uvicorn.Server(uvicorn_config(app, host, port))
         self.thread = threading.Thread(target=self.server.run, name="demo-server", daemon=True)
         self.where = f"{host}:{port}"
 

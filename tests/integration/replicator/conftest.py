@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,8 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
+from fieldhall.server.serving import serve_in_thread, uvicorn_config
 from fieldhall.sync.blobs import BlobStore
 from fieldhall.sync.connection import Database, create_store_engine
 from fieldhall.sync.errors import CouchError
@@ -27,7 +26,7 @@ from fieldhall.sync.http.replicate import replicate_endpoint
 from fieldhall.sync.policy import WritePolicy
 from fieldhall.sync.replicator import RetryPolicy
 from fieldhall.sync.store import Store
-from tests.servers import ADMIN, REPO, CouchServer, free_port, threaded_couch, wait_until_up
+from tests.servers import ADMIN, REPO, CouchServer, free_port, threaded_couch
 
 SOAK = os.environ.get("FIELDHALL_SOAK") == "1"
 FAST_RETRY = RetryPolicy(initial_delay=0.01, max_delay=0.2, max_attempts=40)
@@ -83,19 +82,9 @@ def custom_couch(
     settings = ServerSettings(uuid=store.server_uuid())
     app = CouchApp(store, AdminAuthenticator(*ADMIN), settings, prefix=prefix)
     port = free_port()
-    config = uvicorn.Config(
-        ReplicateShim(app, prefix), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}{prefix}"
-    try:
-        wait_until_up(url)
-        yield CouchServer(url, data_dir)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    config = uvicorn_config(ReplicateShim(app, prefix), "127.0.0.1", port, lifespan="off")
+    with serve_in_thread(config):
+        yield CouchServer(f"http://127.0.0.1:{port}{prefix}", data_dir)
 
 
 class PouchServer:
