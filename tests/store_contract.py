@@ -449,3 +449,30 @@ def test_companions_commit_with_their_write_or_not_at_all(store: Store) -> None:
     assert store.info("db").update_seq == before
     with pytest.raises(NotFound):
         store.document("db", "d3")
+
+
+def test_write_listeners_hear_every_write_start_and_end_even_a_failed_one(store: Store) -> None:
+    """What is being written right now: a start before anything of the write happens, an end
+    once it has committed, been refused or failed — so a count of writes in flight (the hall's
+    pacing of its background work) always comes back to zero."""
+    store.create_database("db")
+    bob = Principal("bob")
+    heard: list[tuple[str, str, bool, int]] = []
+
+    def listen(db: str, principal: Principal, writing: bool) -> None:
+        heard.append((db, principal.name, writing, store.info("db").update_seq))
+
+    store.write_listeners.append(listen)
+    before = store.info("db").update_seq
+    store.bulk_docs("db", [parse_incoming({"_id": "a"}, new_edits=True)], principal=bob)
+    assert heard == [("db", "bob", True, before), ("db", "bob", False, before + 1)]
+
+    def broken(connection: Any, db: str, principal: Principal, docs: Any) -> list[IncomingDoc]:
+        raise RuntimeError("the companion writer failed")
+
+    store.companion_writers.append(broken)
+    heard.clear()
+    with pytest.raises(RuntimeError, match="companion writer failed"):
+        store.bulk_docs("db", [parse_incoming({"_id": "b"}, new_edits=True)], principal=bob)
+    assert [writing for _, _, writing, _ in heard] == [True, False]
+    assert store.info("db").update_seq == before + 1  # nothing of it stored

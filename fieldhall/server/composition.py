@@ -39,7 +39,12 @@ from .hall.search import ensure_search_index
 from .hall.stations import StationEvents
 from .hall.visits import VisitService, VisitSweeper
 from .hall.workflow import Workflow
-from .pacing import PROJECTOR_MAX_DEFER_SECONDS, PROJECTOR_QUIET_SECONDS, IngestPacer
+from .pacing import (
+    PROJECTOR_MAX_DEFER_SECONDS,
+    PROJECTOR_QUIET_SECONDS,
+    PROJECTOR_SHARE,
+    IngestPacer,
+)
 from .photos.material_photos import MaterialPhotos
 from .photos.store import DerivativeStore
 from .settings import Settings
@@ -121,7 +126,11 @@ def assemble(settings: Settings) -> HallParts:
     projector = Projector(
         field,
         workflow,
-        pacer=IngestPacer(quiet=PROJECTOR_QUIET_SECONDS, max_defer=PROJECTOR_MAX_DEFER_SECONDS),
+        pacer=IngestPacer(
+            quiet=PROJECTOR_QUIET_SECONDS,
+            max_defer=PROJECTOR_MAX_DEFER_SECONDS,
+            share=PROJECTOR_SHARE,
+        ),
     )
     visits = VisitService(field, calendar=workflow.calendar)
     photos = MaterialPhotos(field, DerivativeStore(settings.data_dir / "derivatives"))

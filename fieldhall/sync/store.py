@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,8 @@ __all__ = [
 ]
 
 CommitListener = Callable[[str, Principal, list[dict[str, Any]]], None]
+# (database, principal, writing): True as a write starts, False as it ends, committed or not.
+WriteListener = Callable[[str, Principal, bool], None]
 # (connection, database, principal, stored docs) -> documents to store with them, as admin.
 CompanionWriter = Callable[
     [Connection, str, Principal, list[dict[str, Any]]], Sequence["IncomingDoc"]
@@ -207,6 +210,10 @@ class Store:
         # Called after a write commits, with (database, principal, stored docs); e.g. to
         # acknowledge what arrived. Runs in the writer's thread, outside its transaction.
         self.commit_listeners: list[CommitListener] = []
+        # Called as each write starts and as it ends (committed, refused or failed), in the
+        # writer's thread: what is being written right now, e.g. to hold background work
+        # back while the door is busy, however long a batch takes.
+        self.write_listeners: list[WriteListener] = []
         # Called inside a write's transaction once its documents are applied, with the same
         # arguments; the documents it returns are stored in that transaction as the admin's
         # (e.g. a signed acknowledgement of each; no attachment bytes), and its own statements
@@ -727,23 +734,36 @@ class Store:
         ``in_transaction(connection, results)`` runs in that transaction once the batch is
         applied: the caller's own rows about these documents commit with them, or not at all.
         """
-        self.resolve_attachment_bytes(d for d in docs if isinstance(d, IncomingDoc))
-        prepared = self._prepare_writes(name, docs, principal)
-        with self.db.write() as conn:
-            db_row = self._db_row(conn, name, lock=True)
-            batch = _Batch(self, conn, db_row, principal, new_edits)
-            batch.prefetch(d.doc_id for d in docs if isinstance(d, IncomingDoc))
-            results = [batch.apply(doc, ready) for doc, ready in zip(docs, prepared, strict=True)]
-            batch.flush()
-            companions = self._write_companions(conn, db_row, name, principal, batch)
-            if in_transaction is not None:
-                in_transaction(conn, results)
-        if batch.changed:
-            self.notifier.notify(name)
-            self._tell_listeners(name, principal, batch.stored_docs)
-            if companions is not None and companions.changed:
-                self._tell_listeners(name, ADMIN, companions.stored_docs)
+        with self._writing(name, principal):
+            self.resolve_attachment_bytes(d for d in docs if isinstance(d, IncomingDoc))
+            prepared = self._prepare_writes(name, docs, principal)
+            with self.db.write() as conn:
+                db_row = self._db_row(conn, name, lock=True)
+                batch = _Batch(self, conn, db_row, principal, new_edits)
+                batch.prefetch(d.doc_id for d in docs if isinstance(d, IncomingDoc))
+                results = [
+                    batch.apply(doc, ready) for doc, ready in zip(docs, prepared, strict=True)
+                ]
+                batch.flush()
+                companions = self._write_companions(conn, db_row, name, principal, batch)
+                if in_transaction is not None:
+                    in_transaction(conn, results)
+            if batch.changed:
+                self.notifier.notify(name)
+                self._tell_listeners(name, principal, batch.stored_docs)
+                if companions is not None and companions.changed:
+                    self._tell_listeners(name, ADMIN, companions.stored_docs)
         return results
+
+    @contextmanager
+    def _writing(self, name: str, principal: Principal) -> Iterator[None]:
+        for listener in self.write_listeners:
+            listener(name, principal, True)
+        try:
+            yield
+        finally:
+            for listener in self.write_listeners:
+                listener(name, principal, False)
 
     def _write_companions(
         self, conn: Connection, db_row: _DbRow, name: str, principal: Principal, batch: _Batch

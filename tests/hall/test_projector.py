@@ -352,8 +352,15 @@ def test_only_device_writes_on_the_field_database_hold_the_projector_back() -> N
     clock = [100.0]
     pacer = IngestPacer(quiet=1.0, max_defer=5.0, clock=lambda: clock[0])
     device = Principal("device-1", context={"device": object()})
-    pacer.on_commit(FIELD_DB, ADMIN, [])  # the hall's receipts and events
-    pacer.on_commit("catalog", device, [])
-    assert not pacer.ingesting()
-    pacer.on_commit(FIELD_DB, device, [])
+    for principal, database in ((ADMIN, FIELD_DB), (device, "catalog")):  # receipts, events
+        pacer.on_write(database, principal, True)
+        assert not pacer.ingesting()
+        pacer.on_write(database, principal, False)
+    pacer.on_write(FIELD_DB, device, True)
+    clock[0] += 30.0  # a write in flight holds the door busy however long it takes
     assert pacer.ingesting() and pacer.delay(clock[0]) == pytest.approx(1.0)
+    pacer.on_write(FIELD_DB, device, False)
+    clock[0] += 0.5
+    assert pacer.ingesting() and pacer.delay(clock[0]) == pytest.approx(0.5)
+    clock[0] += 0.5
+    assert not pacer.ingesting()

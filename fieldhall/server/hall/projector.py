@@ -23,8 +23,9 @@ recorded against the document it acknowledges.
 :meth:`Projector.project_pending` runs batches until the feed is drained (tests call it);
 :meth:`Projector.start` runs it in a background thread woken by every commit to the field
 database (a store commit listener) and polling every ``poll_interval`` seconds for writes of
-other server processes; given a pacer (``server/pacing``), the thread waits for a pause in
-device writes before it projects, a second at most, so a push is projected in a few large
+other server processes; given a pacer (``server/pacing``), each batch is a turn of it: the
+thread waits for a pause in device writes before it projects, a second at most, and under a
+sustained burst takes a bounded share of the time, so a push is projected in a few large
 batches rather than competing with the door for every one.
 """
 
@@ -34,6 +35,7 @@ import logging
 import re
 import threading
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -267,6 +269,8 @@ class Projector:
         if self._thread is not None:
             return self
         self.field.store.commit_listeners.append(self._on_commit)
+        if self.pacer is not None:
+            self.field.store.write_listeners.append(self.pacer.on_write)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="hall-projector", daemon=True)
         self._thread.start()
@@ -280,32 +284,40 @@ class Projector:
             self._thread = None
         if self._on_commit in self.field.store.commit_listeners:
             self.field.store.commit_listeners.remove(self._on_commit)
+        if self.pacer is not None and self.pacer.on_write in self.field.store.write_listeners:
+            self.field.store.write_listeners.remove(self.pacer.on_write)
 
     def wake(self) -> None:
         self._wake.set()
 
     def _on_commit(self, database: str, principal: Principal, docs: list[dict[str, Any]]) -> None:
         if database == FIELD_DB:
-            if self.pacer is not None:
-                self.pacer.on_commit(database, principal, docs)
             self._wake.set()
 
     def _run(self) -> None:
         failures = 0
         while not self._stop.is_set():
-            if self.pacer is not None:
-                self.pacer.wait_turn(self._stop)
             self._wake.clear()
             try:
-                self.project_pending()
-                publish_events(self.field)
-                publish_visit_requests(self.field)  # a visit taken by its agent is re-signed
+                while self._turn() and not self._stop.is_set():
+                    pass
                 failures = 0
             except Exception:
                 failures += 1
                 log.exception("projector batch failed (attempt %d); retrying", failures)
             delay = self.poll_interval * min(2**failures, 30) if failures else self.poll_interval
             self._wake.wait(delay)
+
+    def _turn(self) -> bool:
+        """One batch and the hall's documents it leads to (paced: a turn of the pacer);
+        whether the feed may hold more."""
+        with self.pacer.turn(self._stop) if self.pacer is not None else nullcontext():
+            if self._stop.is_set():
+                return False
+            consumed = self.project_batch()
+            publish_events(self.field)
+            publish_visit_requests(self.field)  # a visit taken by its agent is re-signed
+        return consumed != 0
 
 
 def _door_hashes(docs: list[tuple[DocState, dict[str, Any]]]) -> dict[tuple[str, str], str]:

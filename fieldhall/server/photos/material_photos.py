@@ -57,8 +57,9 @@ sees at its next start (its first read takes every derived row). The size rule n
 migration (width and height are stored): near-copy matches recorded between small photos
 before it stay, and no new ones are made.
 
-The background thread's passes yield to device ingest in a bounded way (``server/pacing``); a pass
-started with :meth:`run_pending` does not.
+The background thread's passes yield to device ingest in a bounded way (``server/pacing``: each
+batch, and the queueing, is a turn of its pacer); a pass started with :meth:`run_pending` does
+not.
 
 The projector knows nothing of this worker; it notices new materials by polling (cheap: an
 index range after the checkpoint) and by store commits on ``/sync/field`` waking it.
@@ -71,6 +72,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future
 from concurrent.futures import wait as wait_futures
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -101,6 +103,9 @@ __all__ = ["MaterialPhotos", "PhotoBacklog"]
 log = logging.getLogger("fieldhall.photos")
 
 DEFAULT_BATCH = 64
+# A paced turn's batch while devices are writing: a turn holds the door back for as long as
+# it takes (64 consent images: about a second), however small the pacer keeps its share.
+INGESTING_BATCH = 8
 # A retryable failure (the original unreadable for now, memory) is tried again after
 # RETRY_BASE × 4^(attempts-1), at most MAX_ATTEMPTS times; then the row stays failed.
 RETRY_BASE = timedelta(seconds=30)
@@ -264,22 +269,21 @@ class MaterialPhotos:
         return self._pass(paced=False)
 
     def _pass(self, *, paced: bool) -> int:
-        if paced:
-            self.pacer.wait_turn(self._stop)
-        self.queue_new()
         settled = 0
         tried: set[int] = set()
         first = True
         while not self._stop.is_set():
-            if paced and not first:
-                self.pacer.wait_turn(self._stop)
-            first = False
-            due = [row for row in self._due() if row.id not in tried]
-            if not due:
-                return settled
-            tried.update(row.id for row in due)
-            futures = self._submit(due, paced=paced)
-            done, _ = wait_futures(futures, timeout=_PASS_TIMEOUT_SECONDS)
+            with self._paced(paced):
+                if first:
+                    self.queue_new()
+                    first = False
+                limit = INGESTING_BATCH if paced and self.pacer.ingesting() else self.batch
+                due = [row for row in self._due(limit) if row.id not in tried]
+                if not due:
+                    return settled
+                tried.update(row.id for row in due)
+                futures = self._submit(due, paced=paced)
+                done, _ = wait_futures(futures, timeout=_PASS_TIMEOUT_SECONDS)
             settled += sum(
                 count
                 for future, count in futures.items()
@@ -287,7 +291,11 @@ class MaterialPhotos:
             )
         return settled
 
-    def _due(self) -> list[HallPhoto]:
+    def _paced(self, paced: bool) -> AbstractContextManager[None]:
+        """A turn of the pacer (a batch), or no wait at all."""
+        return self.pacer.turn(self._stop) if paced else nullcontext()
+
+    def _due(self, limit: int) -> list[HallPhoto]:
         at = self.clock()
         with self.field.read_session() as session:
             return list(
@@ -301,7 +309,7 @@ class MaterialPhotos:
                         )
                     )
                     .order_by(col(HallPhoto.id))
-                    .limit(self.batch)
+                    .limit(limit)
                 )
             )
 
@@ -452,6 +460,7 @@ class MaterialPhotos:
             return self
         self._stop.clear()
         self.field.store.commit_listeners.append(self._on_commit)
+        self.field.store.write_listeners.append(self.pacer.on_write)
         self._thread = threading.Thread(target=self._run, name="hall-photos", daemon=True)
         self._thread.start()
         return self
@@ -466,6 +475,8 @@ class MaterialPhotos:
             self._thread = None
         if self._on_commit in self.field.store.commit_listeners:
             self.field.store.commit_listeners.remove(self._on_commit)
+        if self.pacer.on_write in self.field.store.write_listeners:
+            self.field.store.write_listeners.remove(self.pacer.on_write)
         self.close()
 
     def close(self) -> None:
@@ -479,7 +490,6 @@ class MaterialPhotos:
 
     def _on_commit(self, database: str, principal: Principal, docs: list[dict[str, Any]]) -> None:
         if database == FIELD_DB:
-            self.pacer.on_commit(database, principal, docs)
             self._wake.set()
 
     def _run(self) -> None:

@@ -1,15 +1,21 @@
-"""``IngestPacer``: background photo work waits for a quiet door, but never for long.
+"""``IngestPacer``: background work waits for a quiet door, but never for long, and under a
+sustained burst takes no more than its share of the time.
 
 A fake clock and a fake stop event whose ``wait`` advances it, replaying device writes on
 the way: no sleeping, and every wait is counted."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
+from fieldhall.field_app_api.service import FIELD_DB
 from fieldhall.server.pacing import IngestPacer
+from fieldhall.sync.policy import Principal
 
-QUIET, MAX_DEFER = 0.5, 3.0
+QUIET, MAX_DEFER, SHARE = 0.5, 3.0, 0.2
+DEVICE = Principal("device-1", context={"device": object()})
 
 
 class Door:
@@ -20,7 +26,9 @@ class Door:
         self.writes = sorted(writes)
         self.stop_at = stop_at
         self.waits: list[float] = []
-        self.pacer = IngestPacer(quiet=QUIET, max_defer=MAX_DEFER, clock=lambda: self.now)
+        self.pacer = IngestPacer(
+            quiet=QUIET, max_defer=MAX_DEFER, share=SHARE, clock=lambda: self.now
+        )
         self._advance(0.0)
 
     def is_set(self) -> bool:
@@ -95,3 +103,72 @@ def test_delay_is_the_sooner_of_quiet_and_the_bound(
     pacer.device_wrote()  # a tenth of a second ago
     clock[0] = now
     assert pacer.delay(since) == pytest.approx(expected)
+
+
+def _turns(door: Door, lengths: list[float]) -> list[tuple[float, float]]:
+    """Run turns of the given lengths (the work advances the fake clock); their spans."""
+    spans = []
+    for length in lengths:
+        with door.pacer.turn(door):
+            start = door.now
+            door.wait(length)
+        spans.append((start, door.now))
+    return spans
+
+
+def test_under_a_sustained_burst_turns_take_their_share_of_the_time() -> None:
+    door = Door(burst(0.0, 200.0))
+    spans = _turns(door, [2.0] * 5)
+    assert spans[0][0] == pytest.approx(MAX_DEFER)  # the first waits for the bound only
+    rest = 2.0 * (1 - SHARE) / SHARE  # 8 s after each 2-second turn
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert start - end == pytest.approx(rest)
+    worked = sum(end - start for start, end in spans)
+    cycle = spans[-1][1] + rest - spans[0][0]  # each turn and its rest
+    assert worked / cycle == pytest.approx(SHARE)
+
+
+def test_a_short_turn_is_followed_by_the_bound_not_by_less() -> None:
+    door = Door(burst(0.0, 200.0))
+    spans = _turns(door, [0.1, 0.1])  # a rest of 0.4 s: shorter than MAX_DEFER
+    assert spans[1][0] - spans[0][1] == pytest.approx(MAX_DEFER)
+
+
+def test_the_rest_ends_when_the_door_goes_quiet() -> None:
+    door = Door(burst(0.0, 6.0))
+    first, second = _turns(door, [2.0, 1.0])
+    assert first == (pytest.approx(MAX_DEFER), pytest.approx(MAX_DEFER + 2.0))
+    assert second[0] == pytest.approx(6.0 + QUIET)  # not after the 8-second rest
+    assert not door.pacer.ingesting()
+
+
+def test_a_device_write_in_flight_keeps_the_door_busy_however_long_it_takes() -> None:
+    clock = [0.0]
+    pacer = IngestPacer(quiet=QUIET, max_defer=MAX_DEFER, clock=lambda: clock[0])
+    pacer.on_write(FIELD_DB, DEVICE, True)
+    clock[0] = 20.0  # a slow batch: no write has ended for 20 s
+    assert pacer.ingesting()
+    assert pacer.delay(clock[0]) == pytest.approx(QUIET)  # re-checked a quiet period later
+    assert pacer.delay(clock[0] - MAX_DEFER) == 0.0  # but the bound holds
+    pacer.on_write(FIELD_DB, DEVICE, False)
+    clock[0] += QUIET
+    assert not pacer.ingesting()
+
+
+def test_overlapping_writes_keep_the_door_busy_until_the_last_ends() -> None:
+    clock = [0.0]
+    pacer = IngestPacer(quiet=QUIET, max_defer=MAX_DEFER, clock=lambda: clock[0])
+    pacer.on_write(FIELD_DB, DEVICE, True)
+    pacer.on_write(FIELD_DB, DEVICE, True)
+    pacer.on_write(FIELD_DB, DEVICE, False)
+    clock[0] = 10.0
+    assert pacer.ingesting()
+    pacer.on_write(FIELD_DB, DEVICE, False)
+    clock[0] = 10.0 + QUIET
+    assert not pacer.ingesting()
+
+
+@pytest.mark.parametrize("share", [0.0, -0.5, 1.5])
+def test_a_share_outside_zero_to_one_is_refused(share: float) -> None:
+    with pytest.raises(ValueError, match="share"):
+        IngestPacer(share=share)
