@@ -90,7 +90,7 @@ from fieldhall.sync.policy import Principal
 from ..hall.tables import HallMaterial
 from ..pacing import IngestPacer
 from .derived_index import DerivedIndex
-from .hashes import PhotoHashes
+from .hashes import PhotoHashes, hash_image
 from .nearcopy import NearCopy, Probe, comparable, find_near_copies, probe
 from .outcomes import DerivationFailed, Derived, NotDerived, Outcome
 from .rendering import THUMBNAIL
@@ -494,6 +494,9 @@ class MaterialPhotos:
 
     def _run(self) -> None:
         failures = 0
+        # imagehash imports scipy on its first hash, a third of a second holding the GIL: at
+        # start, not in the middle of the first push.
+        hash_image(Image.new("RGB", (32, 32), "white"))
         try:
             self.queue_missed()
         except Exception:
