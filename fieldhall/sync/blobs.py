@@ -16,12 +16,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
-__all__ = ["GC_GRACE_SECONDS", "BlobInfo", "BlobStore", "BlobWriter"]
+__all__ = ["GC_GRACE_SECONDS", "BlobInfo", "BlobStore", "BlobWriter", "PendingBlobs"]
 
 _CHUNK = 1 << 20
 _STALE_INCOMING_SECONDS = 24 * 3600
@@ -38,6 +38,20 @@ class BlobInfo:
     sha256: str  # hex
     md5_digest: str  # "md5-<base64>", CouchDB's attachment digest
     length: int
+
+
+@dataclass(slots=True)
+class PendingBlobs:
+    """Blobs in place whose directory entries are still being synced."""
+
+    infos: list[BlobInfo]
+    _syncs: list[Future[object]] = field(default_factory=list)
+
+    def wait_durable(self) -> None:
+        """Return once every blob is durable; re-raises the first failed sync."""
+        syncs, self._syncs = self._syncs, []
+        for sync in syncs:
+            sync.result()
 
 
 class BlobWriter:
@@ -129,6 +143,16 @@ class BlobStore:
         per file and one per directory for the lot: every file is written before the first
         is synced (the file system flushes them together), and a directory shared by several
         blobs is synced once, after all of them are renamed into it."""
+        pending = self.start_put_many(items)
+        pending.wait_durable()
+        return pending.infos
+
+    def start_put_many(self, items: Sequence[bytes]) -> PendingBlobs:
+        """:meth:`put_many`, returning as soon as the blobs are in place (written, synced,
+        renamed to their address: readable, and safe to find by a later write of the same
+        bytes); their directory entries are synced in the background. Until
+        :meth:`PendingBlobs.wait_durable` returns, nothing that refers to them may commit;
+        meanwhile the caller can work instead of waiting on the disk."""
         placed: list[tuple[BlobInfo, Path]] = []
         for start in range(0, len(items), _OPEN_FILES):
             writers: list[BlobWriter] = []
@@ -143,10 +167,12 @@ class BlobStore:
             finally:
                 for writer in writers:
                     writer.abort()
-        if self.fsync:
+        syncs: list[Future[object]] = []
+        if self.fsync and placed:
             directories = {d: None for _, target in placed for d in _entry_dirs(target)}
-            _each(_fsync_dir, list(directories))
-        return [info for info, _ in placed]
+            pool = _pool()
+            syncs = [pool.submit(_fsync_dir, directory) for directory in directories]
+        return PendingBlobs([info for info, _ in placed], syncs)
 
     def exists(self, sha256: str) -> bool:
         return self.path_of(sha256).is_file()
@@ -204,20 +230,23 @@ _syncers: ThreadPoolExecutor | None = None
 _syncers_lock = threading.Lock()
 
 
+def _pool() -> ThreadPoolExecutor:
+    global _syncers
+    with _syncers_lock:
+        if _syncers is None:
+            _syncers = ThreadPoolExecutor(_SYNC_THREADS, thread_name_prefix="blob-fsync")
+        return _syncers
+
+
 def _each(action: Callable[[_T], object], items: Sequence[_T]) -> None:
     """``action`` on every item, from a few threads at once when there are several: fsyncs
     issued together are flushed together (one journal commit, one cache flush for the lot on
     ext4 and XFS) where one after another each waits for its own."""
-    global _syncers
     if len(items) <= 1:
         for item in items:
             action(item)
         return
-    with _syncers_lock:
-        if _syncers is None:
-            _syncers = ThreadPoolExecutor(_SYNC_THREADS, thread_name_prefix="blob-fsync")
-        pool = _syncers
-    for _ in pool.map(action, items):  # re-raises the first failure
+    for _ in _pool().map(action, items):  # re-raises the first failure
         pass
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 
 from . import revtree
 from . import tables as t
-from .blobs import GC_GRACE_SECONDS, BlobStore
+from .blobs import GC_GRACE_SECONDS, BlobStore, PendingBlobs
 from .changes import NOTIFY_CHANNEL, ChangeNotifier
 from .connection import Database, Raw
 from .documents import IncomingDoc, StoredAttachment
@@ -704,21 +704,23 @@ class Store:
 
     # ------------------------------------------------------------------ writes
 
-    def resolve_attachment_bytes(self, docs: Iterable[IncomingDoc]) -> None:
-        """Write inline attachment bytes to the blob store (durably) before the transaction,
-        all of a batch's together (their fsyncs are shared)."""
+    def resolve_attachment_bytes(self, docs: Iterable[IncomingDoc]) -> PendingBlobs:
+        """Write inline attachment bytes to the blob store before the transaction, all of a
+        batch's together (their fsyncs are shared). They are in place when this returns, and
+        durable once the result's ``wait_durable`` returns: before the transaction begins."""
         inline = [
             att
             for doc in docs
             for att in (doc.attachments or {}).values()
             if att.data is not None and att.resolved is None
         ]
-        infos = self.blobs.put_many([att.data for att in inline if att.data is not None])
-        for att, info in zip(inline, infos, strict=True):
+        pending = self.blobs.start_put_many([att.data for att in inline if att.data is not None])
+        for att, info in zip(inline, pending.infos, strict=True):
             att.resolved = StoredAttachment(
                 att.content_type, info.length, info.md5_digest, info.sha256, revpos=att.revpos or 0
             )
             att.data = None
+        return pending
 
     def bulk_docs(
         self,
@@ -735,8 +737,12 @@ class Store:
         applied: the caller's own rows about these documents commit with them, or not at all.
         """
         with self._writing(name, principal):
-            self.resolve_attachment_bytes(d for d in docs if isinstance(d, IncomingDoc))
-            prepared = self._prepare_writes(name, docs, principal)
+            blobs = self.resolve_attachment_bytes(d for d in docs if isinstance(d, IncomingDoc))
+            try:
+                # The policy's checks run while the blobs' directories are being synced.
+                prepared = self._prepare_writes(name, docs, principal)
+            finally:
+                blobs.wait_durable()
             with self.db.write() as conn:
                 db_row = self._db_row(conn, name, lock=True)
                 batch = _Batch(self, conn, db_row, principal, new_edits)

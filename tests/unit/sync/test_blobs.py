@@ -1,14 +1,20 @@
-"""The blob store's batch write: every blob durable and addressable, the fsyncs shared."""
+"""The blob store's batch write: every blob durable and addressable, the fsyncs shared, and
+the directory syncs overlapping the caller's work but always done before a row commits."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import threading
 from pathlib import Path
 
 import pytest
 
 from fieldhall.sync import blobs
 from fieldhall.sync.blobs import BlobStore
+from fieldhall.sync.connection import Database, create_store_engine
+from fieldhall.sync.documents import parse_incoming
+from fieldhall.sync.store import Store
 
 
 def test_put_many_stores_each_blob_at_its_address_as_put_does(tmp_path: Path) -> None:
@@ -61,3 +67,61 @@ def test_a_failed_write_leaves_no_temporary_file(
         store.put_many([b"x", b"y"])
     assert list((tmp_path / "blobs" / "tmp").iterdir()) == []
     assert not store.exists(hashlib.sha256(b"x").hexdigest())
+
+
+def test_started_blobs_are_readable_at_once_and_durable_after_the_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``start_put_many`` returns with the files in place; their directories are synced in
+    the background, and ``wait_durable`` returns only once every one is."""
+    store = BlobStore(tmp_path / "blobs")
+    release = threading.Event()
+    synced: list[Path] = []
+
+    def slow_sync(path: Path) -> None:
+        release.wait(10)
+        synced.append(path)
+
+    monkeypatch.setattr(blobs, "_fsync_dir", slow_sync)
+    pending = store.start_put_many([b"one", b"two"])
+    assert [store.read(info.sha256) for info in pending.infos] == [b"one", b"two"]
+    assert synced == []  # still syncing
+    waiter = threading.Thread(target=pending.wait_durable)
+    waiter.start()
+    waiter.join(0.2)
+    assert waiter.is_alive()  # the wait waits for the syncs
+    release.set()
+    waiter.join(10)
+    assert not waiter.is_alive()
+    assert len(synced) == len(
+        {d for i in pending.infos for d in blobs._entry_dirs(store.path_of(i.sha256))}
+    )
+
+
+def test_a_failed_directory_sync_fails_the_write_and_stores_no_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The directory syncs run while the policy checks the batch; one that fails is raised
+    before the transaction begins, so no row refers to bytes that may not survive."""
+    store = Store(
+        Database(create_store_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")),
+        BlobStore(tmp_path / "blobs"),
+    )
+    store.create_database("db")
+
+    def broken(path: Path) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(blobs, "_fsync_dir", broken)
+    doc = parse_incoming(
+        {
+            "_id": "a",
+            "_attachments": {
+                "f": {"content_type": "text/plain", "data": base64.b64encode(b"hi").decode()}
+            },
+        },
+        new_edits=True,
+    )
+    with pytest.raises(OSError, match="Input/output"):
+        store.bulk_docs("db", [doc])
+    assert store.info("db").doc_count == 0
