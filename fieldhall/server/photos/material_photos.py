@@ -57,9 +57,9 @@ sees at its next start (its first read takes every derived row). The size rule n
 migration (width and height are stored): near-copy matches recorded between small photos
 before it stay, and no new ones are made.
 
-The background thread's passes yield to device ingest in a bounded way (``server/pacing``: each
-batch, and the queueing, is a turn of its pacer); a pass started with :meth:`run_pending` does
-not.
+The background thread's passes yield to device ingest in a bounded way (``server/pacing``:
+each batch is a turn of its pacer, the first with the queueing); a pass started with
+:meth:`run_pending` does not.
 
 The projector knows nothing of this worker; it notices new materials by polling (cheap: an
 index range after the checkpoint) and by store commits on ``/sync/field`` waking it.
@@ -494,9 +494,12 @@ class MaterialPhotos:
 
     def _run(self) -> None:
         failures = 0
-        # imagehash imports scipy on its first hash, a third of a second holding the GIL: at
-        # start, not in the middle of the first push.
-        hash_image(Image.new("RGB", (32, 32), "white"))
+        try:
+            # imagehash imports scipy on its first hash, a third of a second holding the GIL:
+            # at start, not in the middle of the first push.
+            hash_image(Image.new("RGB", (32, 32), "white"))
+        except Exception:
+            log.exception("warming up the perceptual hash failed")
         try:
             self.queue_missed()
         except Exception:
