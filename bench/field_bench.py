@@ -190,14 +190,18 @@ def health(server: Server) -> dict[str, Any]:
     return reply
 
 
-def _wait_for(server: Server, done: Callable[[dict[str, Any]], bool], what: str) -> float:
-    """Seconds until ``done(/health)`` holds, polling every quarter of a second."""
+def _wait_for(
+    server: Server, done: Callable[[dict[str, Any]], bool], what: str
+) -> tuple[float, dict[str, Any]]:
+    """Seconds until ``done(/health)`` holds, polling every quarter of a second, and that
+    /health."""
     started = time.perf_counter()
     deadline = time.monotonic() + PROJECTOR_TIMEOUT_S
     while True:
         server.check_alive()
-        if done(health(server)):
-            return time.perf_counter() - started
+        state = health(server)
+        if done(state):
+            return time.perf_counter() - started, state
         if time.monotonic() > deadline:
             raise BenchError(f"{what} did not catch up in {PROJECTOR_TIMEOUT_S:.0f} s")
         time.sleep(0.25)
@@ -211,8 +215,7 @@ def wait_for_projector(server: Server) -> tuple[float, dict[str, Any]]:
         lag = state.get("projector", {}).get("lag", 0)
         return bool(lag == 0 and state.get("unpublished_events", 0) == 0)
 
-    waited = _wait_for(server, caught_up, "the projector")
-    return waited, health(server)
+    return _wait_for(server, caught_up, "the projector")
 
 
 def wait_for_photos(server: Server) -> float:
@@ -223,7 +226,7 @@ def wait_for_photos(server: Server) -> float:
         photos = state.get("photos")
         return photos is None or photos.get("pending", 0) + photos.get("unqueued", 0) == 0
 
-    return _wait_for(server, derived, "the photo worker")
+    return _wait_for(server, derived, "the photo worker")[0]
 
 
 def run_node(node: str, *args: str) -> dict[str, Any]:

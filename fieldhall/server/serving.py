@@ -15,6 +15,8 @@ __all__ = [
     "GRACEFUL_SHUTDOWN_S",
     "KEEP_ALIVE_S",
     "START_TIMEOUT_S",
+    "ServerDidNotStart",
+    "ThreadedServer",
     "serve_in_thread",
     "uvicorn_config",
 ]
@@ -42,20 +44,47 @@ def uvicorn_config(app: Any, host: str, port: int, **overrides: Any) -> uvicorn.
     return uvicorn.Config(app, host=host, port=port, **{**options, **overrides})
 
 
+class ThreadedServer:
+    """A uvicorn server in a daemon thread of this process."""
+
+    def __init__(self, config: uvicorn.Config, name: str = "fieldhall-server") -> None:
+        self.config = config
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name=name, daemon=True)
+
+    def start(self) -> None:
+        """Return once the server has bound its socket and finished start-up; raise
+        :class:`ServerDidNotStart` if it stops first or takes too long."""
+        self.thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise ServerDidNotStart(
+                    f"the server could not listen on {self.config.host}:{self.config.port}"
+                )
+            time.sleep(0.02)
+
+    def wait(self) -> None:
+        """Until the server stops (Ctrl-C reaches the calling thread meanwhile)."""
+        while self.thread.is_alive():
+            self.thread.join(0.5)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(GRACEFUL_SHUTDOWN_S + 10)
+
+
+class ServerDidNotStart(RuntimeError):
+    pass
+
+
 @contextmanager
 def serve_in_thread(config: uvicorn.Config, name: str = "fieldhall-server") -> Iterator[None]:
-    """Run ``config``'s server in a daemon thread of this process while the block runs; it has
-    bound its socket and finished start-up when the block begins."""
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=name, daemon=True)
-    thread.start()
+    """Run ``config``'s server in a thread while the block runs; it has bound its socket and
+    finished start-up when the block begins."""
+    server = ThreadedServer(config, name)
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the server on port {config.port} did not start")
-            time.sleep(0.02)
+        server.start()
         yield
     finally:
-        server.should_exit = True
-        thread.join(GRACEFUL_SHUTDOWN_S + 10)
+        server.stop()

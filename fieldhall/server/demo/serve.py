@@ -23,20 +23,18 @@ import logging
 import shutil
 import signal
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import uvicorn
 from sqlmodel import select
 
 from fieldhall.field_app_api.tables import StaffAccount
 
 from ..app import create_app
-from ..serving import GRACEFUL_SHUTDOWN_S, START_TIMEOUT_S, uvicorn_config
+from ..serving import ServerDidNotStart, ThreadedServer, uvicorn_config
 from ..settings import Settings
 from ..stores import open_field
 from .credentials import (
@@ -87,29 +85,17 @@ def needs_seed(settings: Settings) -> bool:
         field.store.db.dispose()
 
 
-class _Server:
-    """uvicorn in a thread: the main thread seeds, then waits for Ctrl-C."""
+class _Server(ThreadedServer):
+    """The demo's server: the main thread seeds, then waits for Ctrl-C."""
 
     def __init__(self, app: Any, host: str, port: int) -> None:
-        self.server = uvicorn.Server(uvicorn_config(app, host, port))
-        self.thread = threading.Thread(target=self.server.run, name="demo-server", daemon=True)
-        self.where = f"{host}:{port}"
+        super().__init__(uvicorn_config(app, host, port), name="demo-server")
 
     def start(self) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise DemoError(f"the server could not listen on {self.where}")
-            time.sleep(0.02)
-
-    def wait(self) -> None:
-        while self.thread.is_alive():
-            self.thread.join(0.5)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(GRACEFUL_SHUTDOWN_S + 10)
+        try:
+            super().start()
+        except ServerDidNotStart as exc:
+            raise DemoError(str(exc)) from exc
 
 
 @contextmanager
