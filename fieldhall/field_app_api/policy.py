@@ -33,9 +33,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
-
-from sqlalchemy import bindparam, insert, select
 
 from fieldhall.schemas import documents
 from fieldhall.schemas.canonical import signed_bytes
@@ -44,6 +43,7 @@ from fieldhall.schemas.chain import ChainStatus, chain_hash, check_chain
 from fieldhall.schemas.errors import ContractError, IJsonError, SignatureInvalid
 from fieldhall.schemas.keys import b64url_decode
 from fieldhall.schemas.signatures import verify_document
+from fieldhall.sync.connection import Database, Raw
 from fieldhall.sync.errors import Forbidden
 from fieldhall.sync.policy import Principal, Unchanged, WriteContext
 
@@ -57,14 +57,16 @@ __all__ = ["DEVICE_TYPES", "FieldPolicy", "refuse"]
 DEVICE_TYPES = frozenset(documents.DEVICE_TYPES)
 SERVER_TYPES = frozenset(documents.SERVER_TYPES)
 
-_chain = ChainEntry.__table__  # type: ignore[attr-defined]
-
-# Built once: per-document statements that SQLAlchemy need not rebuild nor look up again.
-_LINKS_AROUND = select(_chain.c.device_seq, _chain.c.hash, _chain.c.prev_hash).where(
-    _chain.c.device_id == bindparam("device"),
-    _chain.c.device_seq.between(bindparam("low"), bindparam("high")),
+# The chain's two statements run once per device document, inside the write transaction:
+# on the driver's connection (Database.raw), as the store's own hot statements are.
+_LINKS_AROUND = (
+    f"SELECT device_seq, hash, prev_hash FROM {ChainEntry.__tablename__}"
+    " WHERE device_id = ? AND device_seq BETWEEN ? AND ?"
 )
-_ADD_LINK = insert(_chain)
+_ADD_LINK = (
+    f"INSERT INTO {ChainEntry.__tablename__}"
+    " (device_id, device_seq, doc_id, hash, prev_hash, received_at) VALUES (?, ?, ?, ?, ?, ?)"
+)
 _REMEMBERED_HASHES = 10_000
 
 DocumentValidator = Callable[[Mapping[str, Any]], None]
@@ -177,16 +179,17 @@ class FieldPolicy:
             if isinstance(prepared, _Prepared) and prepared.signed_hash
             else chain_hash(_signed_view(new_doc))
         )
-        context.connection.execute(
-            _ADD_LINK,
-            {
-                "device_id": device.device_id,
-                "device_seq": new_doc["device_seq"],
-                "doc_id": new_doc["_id"],
-                "hash": signed_hash,
-                "prev_hash": new_doc.get("prev_hash"),
-                "received_at": now(),
-            },
+        raw = Database.raw(context.connection)
+        raw.run(
+            _sql(raw, _ADD_LINK),
+            (
+                device.device_id,
+                new_doc["device_seq"],
+                new_doc["_id"],
+                signed_hash,
+                new_doc.get("prev_hash"),
+                _column_time(raw, now()),
+            ),
         )
         with self._written_lock:
             self._written[_written_key(new_doc)] = signed_hash
@@ -286,15 +289,24 @@ class FieldPolicy:
         seq = doc.get("device_seq")
         if not isinstance(seq, int) or isinstance(seq, bool):
             raise refuse("schema_invalid", "/device_seq: must be an integer")
-        rows = context.connection.execute(
-            _LINKS_AROUND, {"device": device.device_id, "low": seq - 1, "high": seq + 1}
-        )
-        entries = {row.device_seq: ChainLink(row.hash, row.prev_hash) for row in rows}
+        raw = Database.raw(context.connection)
+        rows = raw.rows(_sql(raw, _LINKS_AROUND), (device.device_id, seq - 1, seq + 1))
+        entries = {row_seq: ChainLink(hash_, prev) for row_seq, hash_, prev in rows}
         verdict = check_chain(entries, _signed_view(doc), own_hash=signed_hash)
         if verdict.status is ChainStatus.CHAIN_FORK:
             raise refuse("chain_fork", verdict.detail)
         if verdict.status is ChainStatus.RETRY_IDENTICAL:
             raise Unchanged()
+
+
+def _sql(raw: Raw, text: str) -> str:
+    return text if raw.is_sqlite else text.replace("?", "%s")
+
+
+def _column_time(raw: Raw, moment: datetime) -> datetime | str:
+    """A time as SQLAlchemy binds it to the table's DateTime column: on SQLite, its text
+    format (UTC, as ``now`` gives it); psycopg takes the value itself."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f") if raw.is_sqlite else moment
 
 
 def _written_key(doc: Mapping[str, Any]) -> tuple[str, str, str]:

@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from ulid import ULID
 
 from fieldhall.schemas.chain import chain_hash
-from fieldhall.schemas.signatures import rfc3339_utc, sign_document
+from fieldhall.schemas.signatures import rfc3339_utc, sign_in_place
 from fieldhall.sync.documents import IncomingDoc, parse_incoming
 from fieldhall.sync.policy import ADMIN, Principal
 from fieldhall.sync.store import WriteResult
@@ -137,7 +137,7 @@ class ReceiptWriter:
             else [None] * len(docs)
         )
         receipts = [
-            sign_document(
+            sign_in_place(
                 build_receipt(doc, doc["_rev"], received_at, signed_hash),
                 key,
                 f"server:{key_id}",

@@ -22,7 +22,7 @@ from fieldhall.schemas.errors import IJsonError, KeyInvalid, SignatureInvalid
 from fieldhall.schemas.formats import is_rfc3339_utc
 from fieldhall.schemas.keys import KEY_LENGTH, b64url_decode, b64url_encode
 
-__all__ = ["ALGORITHM", "rfc3339_utc", "sign_document", "verify_document"]
+__all__ = ["ALGORITHM", "rfc3339_utc", "sign_document", "sign_in_place", "verify_document"]
 
 ALGORITHM = "Ed25519"
 SIGNATURE_LENGTH = 64
@@ -43,14 +43,24 @@ def sign_document(
     signed_at: datetime | str,
 ) -> dict[str, Any]:
     """A copy of ``doc`` with a fresh ``signature`` (any previous one is replaced)."""
+    return sign_in_place(copy.deepcopy(dict(doc)), private_key, kid, signed_at)
+
+
+def sign_in_place(
+    doc: dict[str, Any],
+    private_key: Ed25519PrivateKey | bytes,
+    kid: str,
+    signed_at: datetime | str,
+) -> dict[str, Any]:
+    """:func:`sign_document` for a document the caller has just built and gives away (a
+    server's receipt): ``doc`` itself gets the signature, without the copy."""
     key = private_key if isinstance(private_key, Ed25519PrivateKey) else _private(private_key)
     when = signed_at if isinstance(signed_at, str) else rfc3339_utc(signed_at)
     if not is_rfc3339_utc(when):
         raise ValueError(f"signed_at is RFC 3339 in UTC (…Z), not {when!r}")
-    signed = copy.deepcopy(dict(doc))
-    signed["signature"] = {"alg": ALGORITHM, "kid": kid, "signed_at": when}
-    signed["signature"]["sig"] = b64url_encode(key.sign(signed_bytes(signed)))
-    return signed
+    doc["signature"] = {"alg": ALGORITHM, "kid": kid, "signed_at": when}
+    doc["signature"]["sig"] = b64url_encode(key.sign(signed_bytes(doc)))
+    return doc
 
 
 def verify_document(

@@ -86,9 +86,14 @@ def _door_check(store: Store) -> Callable[[str, str, Mapping[str, Any]], None]:
     a file that is not a valid, safe file of its declared type is refused as bad_photo."""
 
     def inspect(doc_id: str, name: str, attachment: Mapping[str, Any]) -> None:
+        content_type = str(attachment.get("content_type", ""))
         try:
+            data = attachment.get("data")  # bytes that came with the document, still in hand
+            if isinstance(data, bytes):
+                inspect_file(data, content_type)
+                return
             with store.blobs.open(str(attachment["sha256"])) as handle:
-                inspect_file(handle, str(attachment.get("content_type", "")))
+                inspect_file(handle, content_type)
         except BadPhoto as exc:
             raise refuse("bad_photo", f"{name}: {exc.detail}") from exc
 

@@ -27,6 +27,7 @@ _CHUNK = 1 << 20
 _STALE_INCOMING_SECONDS = 24 * 3600
 _OPEN_FILES = 64  # put_many keeps at most this many files open at once
 _SYNC_THREADS = 16
+_WRITE_THREADS = 4  # batches whose files are written at once; more wait their turn
 # A write's bytes reach the store before its row commits; no write waits this long.
 GC_GRACE_SECONDS = 3600.0
 
@@ -42,16 +43,25 @@ class BlobInfo:
 
 @dataclass(slots=True)
 class PendingBlobs:
-    """Blobs in place whose directory entries are still being synced."""
+    """Blobs being written, synced and placed at their address in the background."""
 
     infos: list[BlobInfo]
-    _syncs: list[Future[object]] = field(default_factory=list)
+    _work: list[Future[None]] = field(default_factory=list)
+    # The bytes by sha256, for whoever must look at them before they can be read back.
+    _contents: dict[str, bytes] = field(default_factory=dict)
+
+    def bytes_of(self, sha256: str) -> bytes | None:
+        return self._contents.get(sha256)
 
     def wait_durable(self) -> None:
-        """Return once every blob is durable; re-raises the first failed sync."""
-        syncs, self._syncs = self._syncs, []
-        for sync in syncs:
-            sync.result()
+        """Return once every blob is durable; re-raises the first failure (then nothing that
+        refers to these blobs may commit)."""
+        work, self._work = self._work, []
+        try:
+            for future in work:
+                future.result()
+        finally:
+            self._contents = {}
 
 
 class BlobWriter:
@@ -148,11 +158,22 @@ class BlobStore:
         return pending.infos
 
     def start_put_many(self, items: Sequence[bytes]) -> PendingBlobs:
-        """:meth:`put_many`, returning as soon as the blobs are in place (written, synced,
-        renamed to their address: readable, and safe to find by a later write of the same
-        bytes); their directory entries are synced in the background. Until
-        :meth:`PendingBlobs.wait_durable` returns, nothing that refers to them may commit;
-        meanwhile the caller can work instead of waiting on the disk."""
+        """:meth:`put_many`, returning at once with every blob's address (its digests, computed
+        here) while a background thread writes, syncs and renames the files into place and
+        syncs their directories. Until :meth:`PendingBlobs.wait_durable` returns, the blobs may
+        not be read yet and nothing that refers to them may commit; meanwhile the caller works
+        (on the CPU) while the disk and the kernel do theirs: creating and syncing files costs
+        little CPU in this process but much time."""
+        if not items:
+            return PendingBlobs([])
+        infos = [_info_of(data) for data in items]
+        written = _writers().submit(self._put_now, items)
+        return PendingBlobs(
+            infos, [written], {info.sha256: data for info, data in zip(infos, items, strict=True)}
+        )
+
+    def _put_now(self, items: Sequence[bytes]) -> None:
+        """Write, sync and place ``items``, then sync their directories: durable on return."""
         placed: list[tuple[BlobInfo, Path]] = []
         for start in range(0, len(items), _OPEN_FILES):
             writers: list[BlobWriter] = []
@@ -167,12 +188,9 @@ class BlobStore:
             finally:
                 for writer in writers:
                     writer.abort()
-        syncs: list[Future[object]] = []
         if self.fsync and placed:
             directories = {d: None for _, target in placed for d in _entry_dirs(target)}
-            pool = _pool()
-            syncs = [pool.submit(_fsync_dir, directory) for directory in directories]
-        return PendingBlobs([info for info, _ in placed], syncs)
+            _each(_fsync_dir, list(directories))
 
     def exists(self, sha256: str) -> bool:
         return self.path_of(sha256).is_file()
@@ -227,15 +245,35 @@ class BlobStore:
 
 _T = TypeVar("_T")
 _syncers: ThreadPoolExecutor | None = None
-_syncers_lock = threading.Lock()
+_batch_writers: ThreadPoolExecutor | None = None
+_pools_lock = threading.Lock()
 
 
 def _pool() -> ThreadPoolExecutor:
+    """The threads that issue fsyncs together (see :func:`_each`)."""
     global _syncers
-    with _syncers_lock:
+    with _pools_lock:
         if _syncers is None:
             _syncers = ThreadPoolExecutor(_SYNC_THREADS, thread_name_prefix="blob-fsync")
         return _syncers
+
+
+def _writers() -> ThreadPoolExecutor:
+    """The threads that write a batch's blobs; apart from :func:`_pool`, whose threads they
+    wait for, so that they can never hold every thread of the pool they wait on."""
+    global _batch_writers
+    with _pools_lock:
+        if _batch_writers is None:
+            _batch_writers = ThreadPoolExecutor(_WRITE_THREADS, thread_name_prefix="blob-write")
+        return _batch_writers
+
+
+def _info_of(data: bytes) -> BlobInfo:
+    return BlobInfo(
+        sha256=hashlib.sha256(data).hexdigest(),
+        md5_digest="md5-" + base64.b64encode(hashlib.md5(data).digest()).decode("ascii"),
+        length=len(data),
+    )
 
 
 def _each(action: Callable[[_T], object], items: Sequence[_T]) -> None:

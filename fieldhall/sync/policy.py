@@ -88,15 +88,15 @@ class PreparingWritePolicy(WritePolicy, Protocol):
     def prepare_write(
         self, principal: Principal, database: str, new_doc: Mapping[str, Any]
     ) -> object:
-        """Called for every document of a write before its transaction begins (the
-        attachment bytes sent inline are in the blob store by then), from the writer's
-        thread and outside any lock: the checks that do not depend on stored state. Returns
-        their outcome — a refusal too, which ``check_write`` raises in its turn — and
+        """Called for every document of a write before its transaction begins, from the
+        writer's thread and outside any lock: the checks that do not depend on stored state.
+        Returns their outcome — a refusal too, which ``check_write`` raises in its turn — and
         ``check_write`` finds it as ``context.prepared``. ``new_doc`` has no ``_rev``, and
-        ``_attachments`` lists the attachments whose bytes came with the write and the stubs
-        the store's stub resolver names (in the transaction a stub resolves from the
-        document's ancestors first): whatever differs in the document ``check_write`` gets
-        must be checked again there. Must not write anything."""
+        ``_attachments`` lists the attachments whose bytes came with the write (those bytes
+        under ``data``, as the blob store may still be writing them) and the stubs the store's
+        stub resolver names (in the transaction a stub resolves from the document's ancestors
+        first): whatever differs in the document ``check_write`` gets must be checked again
+        there. Must not write anything."""
 
 
 StubResolver = Callable[[Principal, str, str, IncomingAttachment], StoredAttachment | None]

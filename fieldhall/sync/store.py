@@ -706,8 +706,9 @@ class Store:
 
     def resolve_attachment_bytes(self, docs: Iterable[IncomingDoc]) -> PendingBlobs:
         """Write inline attachment bytes to the blob store before the transaction, all of a
-        batch's together (their fsyncs are shared). They are in place when this returns, and
-        durable once the result's ``wait_durable`` returns: before the transaction begins."""
+        batch's together (their fsyncs are shared), in the background: they are addressed when
+        this returns (the bytes at hand in the result's ``bytes_of``), readable and durable once
+        its ``wait_durable`` returns, before the transaction begins."""
         inline = [
             att
             for doc in docs
@@ -739,8 +740,8 @@ class Store:
         with self._writing(name, principal):
             blobs = self.resolve_attachment_bytes(d for d in docs if isinstance(d, IncomingDoc))
             try:
-                # The policy's checks run while the blobs' directories are being synced.
-                prepared = self._prepare_writes(name, docs, principal)
+                # The policy's checks run while the blobs are being written and synced.
+                prepared = self._prepare_writes(name, docs, principal, blobs.bytes_of)
             finally:
                 blobs.wait_durable()
             with self.db.write() as conn:
@@ -800,24 +801,31 @@ class Store:
                 log.exception("commit listener %r failed on %s", listener, name)
 
     def _prepare_writes(
-        self, name: str, docs: Sequence[IncomingDoc | CouchError], principal: Principal
+        self,
+        name: str,
+        docs: Sequence[IncomingDoc | CouchError],
+        principal: Principal,
+        bytes_of: Callable[[str], bytes | None],
     ) -> list[object]:
         """The policy's state-free checks of every document, before the write lock is taken."""
         policy = self.write_policy
         if not isinstance(policy, PreparingWritePolicy):
             return [None] * len(docs)
         return [
-            policy.prepare_write(principal, name, self._preview(doc, principal))
+            policy.prepare_write(principal, name, self._preview(doc, principal, bytes_of))
             if isinstance(doc, IncomingDoc)
             else None
             for doc in docs
         ]
 
-    def _preview(self, doc: IncomingDoc, principal: Principal) -> dict[str, Any]:
+    def _preview(
+        self, doc: IncomingDoc, principal: Principal, bytes_of: Callable[[str], bytes | None]
+    ) -> dict[str, Any]:
         """A document as a policy's ``prepare_write`` sees it: no ``_rev`` yet; its attachments
-        whose bytes came with it, and the stubs the stub resolver names (e.g. uploaded bytes).
-        In the transaction a stub resolves from the document's ancestors first: the policy
-        sees what it gets there and checks again whatever differs."""
+        whose bytes came with it (those bytes under ``data``: the blob store may still be
+        writing them), and the stubs the stub resolver names (e.g. uploaded bytes). In the
+        transaction a stub resolves from the document's ancestors first: the policy sees what
+        it gets there and checks again whatever differs."""
         view: dict[str, Any] = {"_id": doc.doc_id, **doc.body}
         if doc.deleted:
             view["_deleted"] = True
@@ -833,16 +841,19 @@ class Store:
                 if named is not None:
                     known[att_name] = named
         if known:
-            view["_attachments"] = {
-                att_name: {
+            view["_attachments"] = {}
+            for att_name, a in known.items():
+                entry: dict[str, Any] = {
                     "content_type": a.content_type,
                     "digest": a.digest,
                     "length": a.length,
                     "stub": True,
                     "sha256": a.sha256,
                 }
-                for att_name, a in known.items()
-            }
+                data = bytes_of(a.sha256)
+                if data is not None:
+                    entry["data"] = data
+                view["_attachments"][att_name] = entry
         return view
 
     # ------------------------------------------------------------------ _local documents

@@ -21,7 +21,7 @@ from fieldhall.schemas import (
 )
 from fieldhall.schemas.errors import KeyInvalid, SignatureInvalid
 from fieldhall.schemas.keys import b64url_decode, b64url_encode, public_key_raw
-from fieldhall.schemas.signatures import rfc3339_utc
+from fieldhall.schemas.signatures import rfc3339_utc, sign_in_place
 
 from .examples import BOB_KEY, BOB_PUBLIC, SERVER_KEY, SERVER_KID, SIGNED_AT, signed, unsigned
 
@@ -57,6 +57,16 @@ def test_signing_leaves_the_input_alone_and_replaces_an_old_signature() -> None:
     again = sign_document(once, BOB_KEY, "device-bob", "2026-03-02T03:00:00Z")
     verify_document(again, BOB_PUBLIC)
     assert again["signature"]["sig"] != once["signature"]["sig"]
+
+
+def test_signing_in_place_signs_the_callers_own_dict_the_same_way() -> None:
+    """The receipts' path: the server signs a document it has just built, without a copy."""
+    doc = unsigned("receipt")
+    copied = sign_document(doc, SERVER_KEY, SERVER_KID, SIGNED_AT)
+    in_place = sign_in_place(doc, SERVER_KEY, SERVER_KID, SIGNED_AT)
+    assert in_place is doc
+    assert in_place == copied  # Ed25519 signatures are deterministic
+    verify_document(doc, SERVER_KEY.public_key())
 
 
 def test_server_documents_are_signed_with_a_server_kid() -> None:

@@ -69,11 +69,12 @@ def test_a_failed_write_leaves_no_temporary_file(
     assert not store.exists(hashlib.sha256(b"x").hexdigest())
 
 
-def test_started_blobs_are_readable_at_once_and_durable_after_the_wait(
+def test_started_blobs_are_addressed_at_once_and_durable_after_the_wait(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``start_put_many`` returns with the files in place; their directories are synced in
-    the background, and ``wait_durable`` returns only once every one is."""
+    """``start_put_many`` returns with every blob's address and its bytes at hand while the
+    files are written and their directories synced in the background; ``wait_durable``
+    returns only once every one is, and then they read back."""
     store = BlobStore(tmp_path / "blobs")
     release = threading.Event()
     synced: list[Path] = []
@@ -84,7 +85,12 @@ def test_started_blobs_are_readable_at_once_and_durable_after_the_wait(
 
     monkeypatch.setattr(blobs, "_fsync_dir", slow_sync)
     pending = store.start_put_many([b"one", b"two"])
-    assert [store.read(info.sha256) for info in pending.infos] == [b"one", b"two"]
+    assert [info.sha256 for info in pending.infos] == [
+        hashlib.sha256(b"one").hexdigest(),
+        hashlib.sha256(b"two").hexdigest(),
+    ]
+    assert [info.length for info in pending.infos] == [3, 3]
+    assert pending.bytes_of(pending.infos[1].sha256) == b"two"
     assert synced == []  # still syncing
     waiter = threading.Thread(target=pending.wait_durable)
     waiter.start()
@@ -96,6 +102,10 @@ def test_started_blobs_are_readable_at_once_and_durable_after_the_wait(
     assert len(synced) == len(
         {d for i in pending.infos for d in blobs._entry_dirs(store.path_of(i.sha256))}
     )
+    assert [store.read(info.sha256) for info in pending.infos] == [b"one", b"two"]
+    assert pending.bytes_of(pending.infos[0].sha256) is None  # not kept once durable
+    same = store.put(b"one")
+    assert same == pending.infos[0]  # the digests made up front are the writer's
 
 
 def test_a_failed_directory_sync_fails_the_write_and_stores_no_document(
