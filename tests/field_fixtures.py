@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from litestar import Litestar
 from PIL import Image
 
 from fieldhall.field_app_api.client import DeviceClient, Material
@@ -48,6 +49,7 @@ def png(seed: int) -> bytes:
 class Hall:
     url: str
     data_dir: Path
+    app: Litestar | None = None  # the running server's app, for a look at its parts
 
     def cli(self, *args: str, stdin: str | None = None) -> dict[str, object]:
         """Run an administrative ``fieldhall`` command with --json on this hall's data."""
@@ -116,7 +118,7 @@ def running_hall(data_dir: Path, database_url: str | None = None) -> Iterator[Ha
     url = f"http://127.0.0.1:{settings.port}"
     app = create_app(settings, public_url=url)
     with serve_in_thread(uvicorn_config(app, "127.0.0.1", settings.port)):
-        yield Hall(url, data_dir)
+        yield Hall(url, data_dir, app)
 
 
 def senior_card_case(

@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -49,6 +49,7 @@ from fieldhall.sync.policy import Principal, Unchanged, WriteContext
 
 from .clock import now
 from .devices import DeviceIdentity
+from .door_workers import MIN_BATCH, DoorWorkers, Wire, refusal_of
 from .service import FIELD_DB
 from .tables import ChainEntry
 
@@ -105,10 +106,13 @@ class FieldPolicy:
         self,
         validate: DocumentValidator,
         inspect_attachment: AttachmentInspector | None = None,
+        workers: DoorWorkers | None = None,
     ) -> None:
         self.validate = validate
         # (doc id, attachment name, stored attachment) -> raise Forbidden("bad_photo: …")
         self.inspect_attachment = inspect_attachment
+        # Worker processes that check shares of a large batch (see door_workers).
+        self.workers = workers
         # The signed-bytes hashes of documents just written, for their receipts.
         self._written: OrderedDict[tuple[str, str, str], str] = OrderedDict()
         self._written_lock = threading.Lock()
@@ -130,6 +134,32 @@ class FieldPolicy:
         except Forbidden as refusal:
             return _Prepared(refusal, "", {}, None)
         return _Prepared(None, signed_hash, _files(new_doc), self._attachment_refusal(new_doc))
+
+    def prepare_writes(
+        self, principal: Principal, database: str, new_docs: Sequence[Mapping[str, Any] | None]
+    ) -> list[object]:
+        """:meth:`prepare_write` for a batch; a large one is shared with the door's workers."""
+        if principal.is_admin:
+            return [None] * len(new_docs)
+        views = [(i, view) for i, view in enumerate(new_docs) if view is not None]
+        done: list[Any] | None = None
+        if self.workers is not None and len(views) >= MIN_BATCH:
+            done = self.workers.prepare(
+                principal, database, [v for _, v in views], self.prepare_write, _from_wire
+            )
+        if done is None:
+            done = [self.prepare_write(principal, database, view) for _, view in views]
+        outcomes: list[object] = [None] * len(new_docs)
+        for (index, _), outcome in zip(views, done, strict=True):
+            outcomes[index] = outcome
+        return outcomes
+
+    def warm_up(self) -> None:
+        """Load what checking a first document would: the catalog and its form validators."""
+        try:
+            self.validate({"type": "case"})
+        except ContractError:
+            pass  # refused, as it must be: the validators are loaded
 
     def check_write(
         self,
@@ -307,6 +337,11 @@ def _column_time(raw: Raw, moment: datetime) -> datetime | str:
     """A time as SQLAlchemy binds it to the table's DateTime column: on SQLite, its text
     format (UTC, as ``now`` gives it); psycopg takes the value itself."""
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f") if raw.is_sqlite else moment
+
+
+def _from_wire(wire: Wire) -> _Prepared:
+    refusal, signed_hash, files, attachment_refusal = wire
+    return _Prepared(refusal_of(refusal), signed_hash, files, refusal_of(attachment_refusal))
 
 
 def _written_key(doc: Mapping[str, Any]) -> tuple[str, str, str]:

@@ -95,6 +95,7 @@ def create_app(
             parts.notifications.start()
 
     def stop_projector() -> None:
+        parts.door_workers.close()
         parts.notifications.stop()
         parts.photos.stop()
         parts.visit_sweeper.stop()

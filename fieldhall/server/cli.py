@@ -109,6 +109,9 @@ def serve(
         f"fieldhall on {base}/  (API {base}/api/v1, OpenAPI {base}/schema, sync {base}/sync)"
     )
     _tune_garbage_collector()
+    # Elsewhere the door's workers start with the first large batch (which the writer's thread
+    # checks alone meanwhile); a server starts them at once.
+    app.state.hall.door_workers.start()
     uvicorn.Server(uvicorn_config(app, settings.host, settings.port)).run()
 
 

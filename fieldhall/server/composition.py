@@ -7,14 +7,15 @@ migrations ``open_store`` runs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 from fieldhall.field_app_api.catalog_sync import publish_catalog
 from fieldhall.field_app_api.channels import channels_of
-from fieldhall.field_app_api.photos import BadPhoto, inspect_file
-from fieldhall.field_app_api.policy import FieldPolicy, refuse
+from fieldhall.field_app_api.door_workers import DoorWorkers
+from fieldhall.field_app_api.file_check import DoorFileCheck
+from fieldhall.field_app_api.policy import FieldPolicy
 from fieldhall.field_app_api.receipts import ReceiptWriter
 from fieldhall.field_app_api.service import CATALOG_DB, FIELD_DB, FieldService
 from fieldhall.field_app_api.sync_auth import FieldSyncAuthenticator
@@ -23,7 +24,6 @@ from fieldhall.schemas import parse_ijson, validate_document
 from fieldhall.schemas.errors import IJsonError
 from fieldhall.sync.errors import BadRequest
 from fieldhall.sync.http import CouchApp, ServerSettings
-from fieldhall.sync.store import Store
 
 from .hall.audit import ensure_audit_tables
 from .hall.notifications import (
@@ -70,6 +70,7 @@ class HallParts:
     photos: MaterialPhotos
     stations: StationEvents
     notifications: NotificationDispatcher
+    door_workers: DoorWorkers
 
 
 def ijson_loads(data: bytes) -> Any:
@@ -81,29 +82,15 @@ def ijson_loads(data: bytes) -> Any:
         raise BadRequest(f"not I-JSON: {exc.detail}") from exc
 
 
-def _door_check(store: Store) -> Callable[[str, str, Mapping[str, Any]], None]:
-    """Every attachment of a device document is inspected by its bytes before it is stored:
-    a file that is not a valid, safe file of its declared type is refused as bad_photo."""
-
-    def inspect(doc_id: str, name: str, attachment: Mapping[str, Any]) -> None:
-        content_type = str(attachment.get("content_type", ""))
-        try:
-            data = attachment.get("data")  # bytes that came with the document, still in hand
-            if isinstance(data, bytes):
-                inspect_file(data, content_type)
-                return
-            with store.blobs.open(str(attachment["sha256"])) as handle:
-                inspect_file(handle, content_type)
-        except BadPhoto as exc:
-            raise refuse("bad_photo", f"{name}: {exc.detail}") from exc
-
-    return inspect
-
-
 def assemble(settings: Settings) -> HallParts:
     store = open_store(settings)  # migrated to head: every layer's tables are there
     store.channel_function = channels_of
-    store.write_policy = FieldPolicy(validate_document, inspect_attachment=_door_check(store))
+    # The door's workers build their own policy from the same parts (door_workers).
+    check_files = DoorFileCheck(store.blobs)
+    workers = DoorWorkers(
+        functools.partial(FieldPolicy, validate_document, check_files), settings.door_processes
+    )
+    store.write_policy = FieldPolicy(validate_document, check_files, workers)
     field = FieldService(store.db.engine, store)
     field.ensure_databases()
     publish_catalog(store)
@@ -166,4 +153,5 @@ def assemble(settings: Settings) -> HallParts:
         photos,
         stations,
         notifications,
+        workers,
     )

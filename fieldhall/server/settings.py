@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from fieldhall.field_app_api.door_workers import default_processes
 
 __all__ = ["Settings"]
 
@@ -22,6 +24,8 @@ class Settings:
     webhook_secret: str | None = None
     webhook_timeout: float = 5.0
     webhook_max_attempts: int = 8
+    # Worker processes that check shares of a large device batch (0: the writer's thread alone).
+    door_processes: int = field(default_factory=default_processes)
 
     @classmethod
     def from_env(
@@ -49,6 +53,9 @@ class Settings:
             webhook_secret=os.environ.get("FIELDHALL_WEBHOOK_SECRET") or None,
             webhook_timeout=float(os.environ.get("FIELDHALL_WEBHOOK_TIMEOUT", "5")),
             webhook_max_attempts=int(os.environ.get("FIELDHALL_WEBHOOK_MAX_ATTEMPTS", "8")),
+            door_processes=int(
+                os.environ.get("FIELDHALL_DOOR_PROCESSES", str(default_processes()))
+            ),
         )
 
     @property

@@ -12,7 +12,7 @@ begins, outside the database's write lock, and the transaction only consults the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -22,6 +22,7 @@ from .documents import IncomingAttachment, StoredAttachment
 
 __all__ = [
     "ADMIN",
+    "BatchPreparingWritePolicy",
     "ChannelFunction",
     "PreparingWritePolicy",
     "Principal",
@@ -97,6 +98,16 @@ class PreparingWritePolicy(WritePolicy, Protocol):
         stub resolver names (in the transaction a stub resolves from the document's ancestors
         first): whatever differs in the document ``check_write`` gets must be checked again
         there. Must not write anything."""
+
+
+@runtime_checkable
+class BatchPreparingWritePolicy(PreparingWritePolicy, Protocol):
+    def prepare_writes(
+        self, principal: Principal, database: str, new_docs: Sequence[Mapping[str, Any] | None]
+    ) -> list[object]:
+        """``prepare_write`` for the documents of a batch at once, in their order (``None``
+        where an item of the batch is not a document, and for it), so that the policy may
+        share the work out; the same outcomes as one call per document."""
 
 
 StubResolver = Callable[[Principal, str, str, IncomingAttachment], StoredAttachment | None]

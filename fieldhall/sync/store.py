@@ -33,6 +33,7 @@ from .documents import IncomingDoc, StoredAttachment
 from .errors import BadRequest, Conflict, CouchError, Forbidden, NotFound, PreconditionFailed
 from .policy import (
     ADMIN,
+    BatchPreparingWritePolicy,
     ChannelFunction,
     PreparingWritePolicy,
     Principal,
@@ -811,11 +812,15 @@ class Store:
         policy = self.write_policy
         if not isinstance(policy, PreparingWritePolicy):
             return [None] * len(docs)
-        return [
-            policy.prepare_write(principal, name, self._preview(doc, principal, bytes_of))
-            if isinstance(doc, IncomingDoc)
-            else None
+        previews = [
+            self._preview(doc, principal, bytes_of) if isinstance(doc, IncomingDoc) else None
             for doc in docs
+        ]
+        if isinstance(policy, BatchPreparingWritePolicy):
+            return policy.prepare_writes(principal, name, previews)
+        return [
+            None if view is None else policy.prepare_write(principal, name, view)
+            for view in previews
         ]
 
     def _preview(

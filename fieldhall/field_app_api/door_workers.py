@@ -1,0 +1,200 @@
+"""The door's state-free checks of a large batch, shared with worker processes.
+
+A replicator sends its batches one after another and the door checks each document of a
+batch in turn: the signature, the form's schema, every attached file. That work holds the GIL,
+so more threads would not make it faster, while the machine's other cores sit idle. For a
+batch of :data:`MIN_BATCH` documents or more, :class:`DoorWorkers` checks one share of it in
+the writer's thread and the other shares in worker processes, at the same time, each with its
+own :class:`~fieldhall.field_app_api.policy.FieldPolicy` built from the same parts.
+
+The workers are a speed-up, never a dependency: until they have started (they start on the
+first large batch, in the background), and whenever one fails, the writer's thread checks the
+whole batch itself. A worker process ends when the server that started it goes away.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+from fieldhall.sync.errors import Forbidden
+from fieldhall.sync.policy import Principal
+
+log = logging.getLogger("fieldhall.field_app_api.door_workers")
+
+__all__ = ["MIN_BATCH", "DoorWorkers", "Wire", "default_processes", "refusal_of", "wire_of"]
+
+MIN_BATCH = 32  # documents; a smaller batch is checked in the writer's thread alone
+_MAX_PROCESSES = 3
+_PARENT_CHECK_SECONDS = 1.0
+
+# What a worker checks with (set by _start_worker in the worker process).
+_policy: Any = None
+
+# A prepared outcome as it crosses between processes: exceptions do not pickle faithfully,
+# so refusals travel as their reasons. (refusal, signed_hash, files, attachment refusal)
+Wire = tuple[str | None, str, dict[str, tuple[Any, Any, Any]], str | None]
+
+
+def default_processes() -> int:
+    """One worker per core beyond the writer's own, at most three; none on a single core."""
+    return max(0, min(_MAX_PROCESSES, (os.cpu_count() or 1) - 1))
+
+
+class DoorWorkers:
+    """Worker processes that run ``policy_factory()``'s ``prepare_write`` on shares of a batch.
+
+    ``policy_factory`` and everything it refers to must pickle (a module-level function or a
+    picklable object): it is sent to each worker, which builds its own policy with it.
+    """
+
+    def __init__(self, policy_factory: Callable[[], Any], processes: int) -> None:
+        self.policy_factory = policy_factory
+        self.processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+        self._ready = False
+        self._warming = 0
+        self._lock = threading.Lock()
+        self._closed = False
+        self.batches_shared = 0  # batches the workers took shares of
+
+    @property
+    def ready(self) -> bool:
+        return self._ready
+
+    def start(self) -> None:
+        """Start the workers in the background (a no-op once started or when there are none)."""
+        with self._lock:
+            if self._closed or self.processes <= 0 or self._pool is not None:
+                return
+            self._pool = ProcessPoolExecutor(
+                self.processes,
+                # Not fork: the server has threads (its database pool, its workers) a fork
+                # would copy in whatever state they were in.
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(self.policy_factory, os.getpid()),
+            )
+            pool = self._pool
+            self._warming = self.processes
+        for _ in range(self.processes):
+            pool.submit(_warm_up).add_done_callback(functools.partial(self._started, pool))
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Start the workers and wait until they are ready (or ``timeout`` seconds)."""
+        self.start()
+        deadline = time.monotonic() + timeout
+        while not self._ready and self._pool is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self._ready
+
+    def _started(self, pool: ProcessPoolExecutor, warmup: Future[None]) -> None:
+        if warmup.cancelled() or warmup.exception() is not None:
+            if not warmup.cancelled():
+                log.warning("the door's worker processes did not start: %s", warmup.exception())
+            self._discard(pool)
+            return
+        with self._lock:
+            if pool is self._pool:
+                self._warming -= 1
+                self._ready = self._warming == 0
+
+    def prepare(
+        self,
+        principal: Principal,
+        database: str,
+        views: Sequence[Mapping[str, Any]],
+        local: Callable[[Principal, str, Mapping[str, Any]], Any],
+        rebuild: Callable[[Wire], Any],
+    ) -> list[Any] | None:
+        """The outcomes of ``views``, one share checked by ``local`` in this thread and the
+        others by the workers; ``None`` when the workers are not (or no longer) there, and
+        then the caller checks the batch itself."""
+        pool = self._pool
+        if pool is None or not self._ready:
+            self.start()
+            return None
+        shares = self.processes + 1
+        size = -(-len(views) // shares)
+        chunks = [list(views[i : i + size]) for i in range(0, len(views), size)]
+        try:
+            others = [pool.submit(_prepare_share, principal, database, c) for c in chunks[1:]]
+        except RuntimeError:  # shut down, or broken since the last batch
+            self._discard(pool)
+            return None
+        mine = [local(principal, database, view) for view in chunks[0]]
+        try:
+            theirs = [rebuild(wire) for future in others for wire in future.result()]
+        except Exception:
+            log.exception("a door worker failed; the writer's thread checks this batch")
+            for future in others:
+                future.cancel()
+            self._discard(pool)
+            return None
+        self.batches_shared += 1
+        return mine + theirs
+
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        """Forget a broken pool (its processes end); the next large batch starts another."""
+        with self._lock:
+            if pool is not self._pool:
+                return  # discarded already
+            self._pool, self._ready = None, False
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            pool, self._pool, self._ready = self._pool, None, False
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def wire_of(prepared: Any) -> Wire:
+    """A prepared outcome (``policy._Prepared``) as it travels back from a worker."""
+    return (
+        None if prepared.refusal is None else prepared.refusal.reason,
+        prepared.signed_hash,
+        prepared.files,
+        None if prepared.attachment_refusal is None else prepared.attachment_refusal.reason,
+    )
+
+
+def refusal_of(reason: str | None) -> Forbidden | None:
+    return None if reason is None else Forbidden(reason)
+
+
+# -- in the worker process ---------------------------------------------------------------------
+
+
+def _start_worker(policy_factory: Callable[[], Any], parent: int) -> None:
+    global _policy
+    _policy = policy_factory()
+    threading.Thread(target=_end_with, args=(parent,), daemon=True, name="parent").start()
+
+
+def _end_with(parent: int) -> None:
+    """Exit once the server is gone (killed: it never asked this process to stop)."""
+    while os.getppid() == parent:
+        time.sleep(_PARENT_CHECK_SECONDS)
+    os._exit(0)
+
+
+def _warm_up() -> None:
+    """Load what the first checks would (the catalog, its validators, the image decoders)."""
+    warm = getattr(_policy, "warm_up", None)
+    if warm is not None:
+        warm()
+
+
+def _prepare_share(
+    principal: Principal, database: str, views: list[Mapping[str, Any]]
+) -> list[Wire]:
+    return [wire_of(_policy.prepare_write(principal, database, view)) for view in views]

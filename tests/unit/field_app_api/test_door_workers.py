@@ -1,0 +1,151 @@
+"""The door's worker processes (field_app_api.door_workers): a speed-up, never a dependency.
+Shares come back in the batch's order; while the workers start, after one fails, and once
+closed, the caller is told to check the batch itself; a worker outlives no server."""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from fieldhall.field_app_api.door_workers import DoorWorkers, refusal_of
+from fieldhall.sync.errors import Forbidden
+from fieldhall.sync.policy import Principal
+
+DEVICE = Principal("device-1", frozenset({"agent:a"}))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a policy's prepare_write returns, as far as the workers are concerned."""
+
+    refusal: Forbidden | None
+    signed_hash: str
+    files: dict[str, tuple[Any, Any, Any]]
+    attachment_refusal: Forbidden | None
+
+
+class Numbers:
+    """A picklable toy policy: odd numbers are refused; ``die`` ends the worker process."""
+
+    def __init__(self, die_on: int | None = None) -> None:
+        self.die_on = die_on
+
+    def prepare_write(self, principal: Principal, database: str, view: Any) -> Outcome:
+        n = view["n"]
+        if n == self.die_on and os.getpid() != view["parent"]:
+            os._exit(3)
+        refusal = Forbidden(f"odd: {n} in {database}") if n % 2 else None
+        return Outcome(refusal, f"{principal.name}:{n}", {"f": (n, n, "x")}, None)
+
+
+def rebuild(wire: Any) -> Outcome:
+    refusal, signed_hash, files, attachment_refusal = wire
+    return Outcome(refusal_of(refusal), signed_hash, files, refusal_of(attachment_refusal))
+
+
+def broken_factory() -> Numbers:
+    raise RuntimeError("this policy cannot be built")
+
+
+def views(count: int) -> list[dict[str, int]]:
+    return [{"n": n, "parent": os.getpid()} for n in range(count)]
+
+
+def test_shares_come_back_in_order_with_the_verdicts_of_one_thread() -> None:
+    local = Numbers()
+    workers = DoorWorkers(Numbers, processes=1)
+    try:
+        batch = views(41)
+        assert workers.prepare(DEVICE, "field", batch, local.prepare_write, rebuild) is None
+        assert workers.wait_ready(60.0)  # the first call started them
+        shared = workers.prepare(DEVICE, "field", batch, local.prepare_write, rebuild)
+        alone = [local.prepare_write(DEVICE, "field", view) for view in batch]
+        assert shared is not None
+        assert [(o.signed_hash, o.files) for o in shared] == [
+            (o.signed_hash, o.files) for o in alone
+        ]
+        assert [o.refusal and (o.refusal.error_name, o.refusal.reason) for o in shared] == [
+            o.refusal and ("forbidden", o.refusal.reason) for o in alone
+        ]
+        assert shared[1].refusal is not None and shared[1].refusal.reason == "odd: 1 in field"
+        assert workers.batches_shared == 1
+    finally:
+        workers.close()
+    assert workers.prepare(DEVICE, "field", views(41), Numbers().prepare_write, rebuild) is None
+
+
+def test_a_worker_that_dies_leaves_the_batch_to_the_caller_and_is_replaced() -> None:
+    local = Numbers()
+    workers = DoorWorkers(functools.partial(Numbers, die_on=40), processes=1)
+    try:
+        assert workers.wait_ready(60.0)
+        batch = views(41)  # 40 is in the workers' share
+        assert workers.prepare(DEVICE, "field", batch, local.prepare_write, rebuild) is None
+        assert not workers.ready
+        assert workers.wait_ready(60.0)  # a fresh pool
+        fine = views(39)
+        shared = workers.prepare(DEVICE, "field", fine, local.prepare_write, rebuild)
+        assert shared is not None and [o.signed_hash for o in shared] == [
+            f"device-1:{n}" for n in range(39)
+        ]
+    finally:
+        workers.close()
+
+
+def test_workers_that_cannot_start_are_never_ready() -> None:
+    workers = DoorWorkers(broken_factory, processes=1)
+    try:
+        assert not workers.wait_ready(30.0)
+        assert workers.prepare(DEVICE, "field", views(40), Numbers().prepare_write, rebuild) is None
+    finally:
+        workers.close()
+
+
+def test_no_processes_means_the_caller_checks_every_batch() -> None:
+    workers = DoorWorkers(Numbers, processes=0)
+    assert not workers.wait_ready(0.5)
+    assert workers.prepare(DEVICE, "field", views(40), Numbers().prepare_write, rebuild) is None
+
+
+def test_the_workers_end_when_their_server_is_killed(tmp_path: Any) -> None:
+    """A server killed (no shutdown, as by kill -9) leaves no worker behind."""
+    script = tmp_path / "server.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os, sys
+            sys.path[:0] = {path!r}
+            from fieldhall.field_app_api.door_workers import DoorWorkers
+            from tests.unit.field_app_api.test_door_workers import Numbers
+            if __name__ == "__main__":  # spawned workers import this module again
+                workers = DoorWorkers(Numbers, processes=1)
+                assert workers.wait_ready(60.0)
+                print(" ".join(str(p) for p in workers._pool._processes), flush=True)
+                os._exit(9)
+            """
+        ).format(path=sys.path)
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 9, done.stderr
+    pids = [int(p) for p in done.stdout.split()]
+    assert pids
+    deadline = time.monotonic() + 15.0
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
