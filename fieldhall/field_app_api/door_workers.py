@@ -34,6 +34,8 @@ __all__ = ["MIN_BATCH", "DoorWorkers", "Wire", "default_processes", "refusal_of"
 MIN_BATCH = 32  # documents; a smaller batch is checked in the writer's thread alone
 _MAX_PROCESSES = 3
 _PARENT_CHECK_SECONDS = 1.0
+_MIN_RELATIVE_COST, _MAX_RELATIVE_COST = 0.5, 4.0
+_LEARNING_RATE = 0.2
 
 # What a worker checks with (set by _start_worker in the worker process).
 _policy: Any = None
@@ -64,6 +66,7 @@ class DoorWorkers:
         self._lock = threading.Lock()
         self._closed = False
         self.batches_shared = 0  # batches the workers took shares of
+        self._relative_cost = 1.0  # a worker's time per document over this thread's
 
     @property
     def ready(self) -> bool:
@@ -121,25 +124,49 @@ class DoorWorkers:
         if pool is None or not self._ready:
             self.start()
             return None
-        shares = self.processes + 1
-        size = -(-len(views) // shares)
-        chunks = [list(views[i : i + size]) for i in range(0, len(views), size)]
+        mine_count, sizes = self._split(len(views))
+        chunks, start = [], mine_count
+        for size in sizes:
+            chunks.append(list(views[start : start + size]))
+            start += size
+        started = time.monotonic()
         try:
-            others = [pool.submit(_prepare_share, principal, database, c) for c in chunks[1:]]
+            others = [pool.submit(_prepare_share, principal, database, c) for c in chunks]
         except RuntimeError:  # shut down, or broken since the last batch
             self._discard(pool)
             return None
-        mine = [local(principal, database, view) for view in chunks[0]]
+        mine = [local(principal, database, view) for view in views[:mine_count]]
+        local_seconds = time.monotonic() - started
         try:
-            theirs = [rebuild(wire) for future in others for wire in future.result()]
+            shares = [future.result() for future in others]
         except Exception:
             log.exception("a door worker failed; the writer's thread checks this batch")
             for future in others:
                 future.cancel()
             self._discard(pool)
             return None
+        theirs = [rebuild(wire) for wires, _ in shares for wire in wires]
+        if mine_count and sizes[0]:
+            # CLOCK_MONOTONIC is the machine's: the workers' clocks read as this one.
+            finished = max(done_at for _, done_at in shares)
+            self._learn(local_seconds / mine_count, (finished - started) / sizes[0])
         self.batches_shared += 1
         return mine + theirs
+
+    def _split(self, count: int) -> tuple[int, list[int]]:
+        """How many documents this thread checks and how many each worker does, so that all
+        finish together: a worker's document costs ``_relative_cost`` of this thread's (the
+        handing over and back, a core shared with the disk's work)."""
+        per_worker = max(1, round(count / (self.processes + self._relative_cost)))
+        per_worker = min(per_worker, count // self.processes)
+        sizes = [per_worker] * self.processes
+        return count - sum(sizes), sizes
+
+    def _learn(self, local_per_doc: float, worker_per_doc: float) -> None:
+        if local_per_doc <= 0:
+            return
+        seen = min(_MAX_RELATIVE_COST, max(_MIN_RELATIVE_COST, worker_per_doc / local_per_doc))
+        self._relative_cost += _LEARNING_RATE * (seen - self._relative_cost)
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
         """Forget a broken pool (its processes end); the next large batch starts another."""
@@ -196,5 +223,7 @@ def _warm_up() -> None:
 
 def _prepare_share(
     principal: Principal, database: str, views: list[Mapping[str, Any]]
-) -> list[Wire]:
-    return [wire_of(_policy.prepare_write(principal, database, view)) for view in views]
+) -> tuple[list[Wire], float]:
+    """The outcomes of a share, and when they were ready (``time.monotonic``)."""
+    wires = [wire_of(_policy.prepare_write(principal, database, view)) for view in views]
+    return wires, time.monotonic()
