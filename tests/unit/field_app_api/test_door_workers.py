@@ -149,3 +149,20 @@ def _alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_the_shares_follow_what_a_workers_document_costs() -> None:
+    """A worker's document costing three of this thread's, a worker gets a quarter of the
+    batch and this thread the rest: both finish together. The cost is learned gradually and
+    bounded, so one odd batch does not swing the split."""
+    workers = DoorWorkers(Numbers, processes=1)
+    assert workers._split(100) == (50, [50])  # equal until something is learned
+    for _ in range(40):
+        workers._learn(local_per_doc=0.001, worker_per_doc=0.003)
+    assert workers._split(100) == (75, [25])
+    workers._learn(local_per_doc=0.001, worker_per_doc=1.0)  # bounded at 4x, then smoothed
+    mine, [theirs] = workers._split(100)
+    assert mine + theirs == 100 and 19 <= theirs <= 25
+    three = DoorWorkers(Numbers, processes=3)
+    mine, shares = three._split(40)
+    assert shares == [10, 10, 10] and mine == 10
