@@ -90,6 +90,15 @@ class DoorWorkers:
         for _ in range(self.processes):
             pool.submit(_warm_up).add_done_callback(functools.partial(self._started, pool))
 
+    def health(self) -> dict[str, Any]:
+        """For ``/health``: how many workers there are to be, whether they are up (else the
+        writer's thread checks every batch alone), how many batches they took shares of."""
+        return {
+            "processes": self.processes,
+            "ready": self._ready,
+            "batches_shared": self.batches_shared,
+        }
+
     def wait_ready(self, timeout: float) -> bool:
         """Start the workers and wait until they are ready (or ``timeout`` seconds)."""
         self.start()

@@ -80,6 +80,7 @@ def create_app(
             "unpublished_station_events": unpublished_station_events(parts.field),
             "notifications": undelivered_notifications(parts.field),
             "visits": visits,
+            "door_workers": parts.door_workers.health(),
         }
 
     @get("/metrics", sync_to_thread=True)

@@ -85,6 +85,13 @@ def test_a_large_batch_is_shared_with_the_workers_and_judged_as_one_thread_would
     assert got == expected
     assert [r["id"] for r in results] == [d["_id"] for d in docs]
     assert workers.batches_shared == shared + 1  # the workers took their share
+    with hall.admin() as client:
+        health = client.get("/health").json()["door_workers"]
+    assert health == {
+        "processes": workers.processes,
+        "ready": True,
+        "batches_shared": shared + 1,
+    }
     refused = [d["_id"] for d, verdict in zip(docs, got, strict=True) if verdict != "ok"]
     hall.assert_nothing_stored(*refused, device=device)
     for doc, verdict in zip(docs, got, strict=True):
