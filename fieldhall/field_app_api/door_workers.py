@@ -18,10 +18,11 @@ import functools
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, CancelledError, Future, ProcessPoolExecutor
 from typing import Any
 
 from fieldhall.sync.errors import Forbidden
@@ -36,9 +37,11 @@ _MAX_PROCESSES = 3
 _PARENT_CHECK_SECONDS = 1.0
 _MIN_RELATIVE_COST, _MAX_RELATIVE_COST = 0.5, 4.0
 _LEARNING_RATE = 0.2
+_WARM_UP_SECONDS = 120.0
 
-# What a worker checks with (set by _start_worker in the worker process).
+# What a worker checks with, and the warm-ups' meeting point (set by _start_worker).
 _policy: Any = None
+_barrier: Any = None
 
 # A prepared outcome as it crosses between processes: exceptions do not pickle faithfully,
 # so refusals travel as their reasons. (refusal, signed_hash, files, attachment refusal)
@@ -46,8 +49,10 @@ Wire = tuple[str | None, str, dict[str, tuple[Any, Any, Any]], str | None]
 
 
 def default_processes() -> int:
-    """One worker per core beyond the writer's own, at most three; none on a single core."""
-    return max(0, min(_MAX_PROCESSES, (os.cpu_count() or 1) - 1))
+    """One worker per core beyond the writer's own, at most three; none on a single core.
+    The cores this process may run on (a container's, not the host's)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(0, min(_MAX_PROCESSES, (cores or 1) - 1))
 
 
 class DoorWorkers:
@@ -73,22 +78,34 @@ class DoorWorkers:
         return self._ready
 
     def start(self) -> None:
-        """Start the workers in the background (a no-op once started or when there are none)."""
+        """Start the workers in the background (a no-op once started or when there are none).
+        Never raises: workers that cannot start are logged, and the caller works alone."""
+        context = multiprocessing.get_context("spawn")
         with self._lock:
             if self._closed or self.processes <= 0 or self._pool is not None:
                 return
-            self._pool = ProcessPoolExecutor(
-                self.processes,
-                # Not fork: the server has threads (its database pool, its workers) a fork
-                # would copy in whatever state they were in.
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker,
-                initargs=(self.policy_factory, os.getpid()),
-            )
-            pool = self._pool
-            self._warming = self.processes
-        for _ in range(self.processes):
-            pool.submit(_warm_up).add_done_callback(functools.partial(self._started, pool))
+            try:
+                # Each warm-up waits for all the others, so each takes a process of its own:
+                # ready means every worker is up.
+                barrier = context.Barrier(self.processes)
+                pool = ProcessPoolExecutor(
+                    self.processes,
+                    # Not fork: the server has threads (its database pool, its workers) that
+                    # a fork would copy in whatever state they were in.
+                    mp_context=context,
+                    initializer=_start_worker,
+                    initargs=(self.policy_factory, os.getpid(), barrier),
+                )
+            except (OSError, RuntimeError, ValueError) as exc:
+                log.warning("the door's worker processes cannot start: %s", exc)
+                return
+            self._pool, self._warming = pool, self.processes
+        try:
+            for _ in range(self.processes):
+                pool.submit(_warm_up).add_done_callback(functools.partial(self._started, pool))
+        except Exception as exc:  # closed meanwhile, or a process could not be spawned
+            log.warning("the door's worker processes did not start: %s", exc)
+            self._discard(pool)
 
     def health(self) -> dict[str, Any]:
         """For ``/health``: how many workers there are to be, whether they are up (else the
@@ -127,8 +144,8 @@ class DoorWorkers:
         rebuild: Callable[[Wire], Any],
     ) -> list[Any] | None:
         """The outcomes of ``views``, one share checked by ``local`` in this thread and the
-        others by the workers; ``None`` when the workers are not (or no longer) there, and
-        then the caller checks the batch itself."""
+        others by the workers; ``None`` when the workers are not (or no longer) there, or a
+        share failed, and then the caller checks the batch itself."""
         pool = self._pool
         if pool is None or not self._ready:
             self.start()
@@ -138,34 +155,40 @@ class DoorWorkers:
         for size in sizes:
             chunks.append(list(views[start : start + size]))
             start += size
-        started = time.monotonic()
         try:
             others = [pool.submit(_prepare_share, principal, database, c) for c in chunks]
         except RuntimeError:  # shut down, or broken since the last batch
             self._discard(pool)
             return None
+        started = time.perf_counter()
         mine = [local(principal, database, view) for view in views[:mine_count]]
-        local_seconds = time.monotonic() - started
+        local_seconds = time.perf_counter() - started
         try:
             shares = [future.result() for future in others]
+        except BrokenExecutor:
+            log.warning("a door worker died; the writer's thread checks this batch")
+            self._discard(pool)
+            return None
+        except CancelledError:  # closed meanwhile
+            return None
         except Exception:
-            log.exception("a door worker failed; the writer's thread checks this batch")
+            # What a worker raised, the writer's thread raises too when it checks the share
+            # again (a 5xx, as without workers); the workers themselves are fine.
             for future in others:
                 future.cancel()
-            self._discard(pool)
             return None
         theirs = [rebuild(wire) for wires, _ in shares for wire in wires]
         if mine_count and sizes[0]:
-            # CLOCK_MONOTONIC is the machine's: the workers' clocks read as this one.
-            finished = max(done_at for _, done_at in shares)
-            self._learn(local_seconds / mine_count, (finished - started) / sizes[0])
-        self.batches_shared += 1
+            worker_seconds = max(seconds for _, seconds in shares)
+            self._learn(local_seconds / mine_count, worker_seconds / sizes[0])
+        with self._lock:
+            self.batches_shared += 1
         return mine + theirs
 
     def _split(self, count: int) -> tuple[int, list[int]]:
         """How many documents this thread checks and how many each worker does, so that all
-        finish together: a worker's document costs ``_relative_cost`` of this thread's (the
-        handing over and back, a core shared with the disk's work)."""
+        finish together: a worker's document costs ``_relative_cost`` of this thread's (a
+        core shared with the disk's work, the handing over and back)."""
         per_worker = max(1, round(count / (self.processes + self._relative_cost)))
         per_worker = min(per_worker, count // self.processes)
         sizes = [per_worker] * self.processes
@@ -175,7 +198,8 @@ class DoorWorkers:
         if local_per_doc <= 0:
             return
         seen = min(_MAX_RELATIVE_COST, max(_MIN_RELATIVE_COST, worker_per_doc / local_per_doc))
-        self._relative_cost += _LEARNING_RATE * (seen - self._relative_cost)
+        with self._lock:
+            self._relative_cost += _LEARNING_RATE * (seen - self._relative_cost)
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
         """Forget a broken pool (its processes end); the next large batch starts another."""
@@ -210,9 +234,11 @@ def refusal_of(reason: str | None) -> Forbidden | None:
 # -- in the worker process ---------------------------------------------------------------------
 
 
-def _start_worker(policy_factory: Callable[[], Any], parent: int) -> None:
-    global _policy
-    _policy = policy_factory()
+def _start_worker(policy_factory: Callable[[], Any], parent: int, barrier: Any) -> None:
+    global _policy, _barrier
+    # Ctrl-C goes to the whole process group: the server stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _policy, _barrier = policy_factory(), barrier
     threading.Thread(target=_end_with, args=(parent,), daemon=True, name="parent").start()
 
 
@@ -224,7 +250,9 @@ def _end_with(parent: int) -> None:
 
 
 def _warm_up() -> None:
-    """Load what the first checks would (the catalog, its validators, the image decoders)."""
+    """Load what the first checks would (the catalog, its validators, the image decoders),
+    once every worker has taken its own warm-up."""
+    _barrier.wait(_WARM_UP_SECONDS)
     warm = getattr(_policy, "warm_up", None)
     if warm is not None:
         warm()
@@ -233,6 +261,7 @@ def _warm_up() -> None:
 def _prepare_share(
     principal: Principal, database: str, views: list[Mapping[str, Any]]
 ) -> tuple[list[Wire], float]:
-    """The outcomes of a share, and when they were ready (``time.monotonic``)."""
+    """The outcomes of a share, and the seconds they took in this process."""
+    started = time.perf_counter()
     wires = [wire_of(_policy.prepare_write(principal, database, view)) for view in views]
-    return wires, time.monotonic()
+    return wires, time.perf_counter() - started

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from PIL import Image
+
 from fieldhall.schemas import documents
 from fieldhall.schemas.canonical import signed_bytes
 from fieldhall.schemas.chain import ChainEntry as ChainLink
@@ -43,6 +45,7 @@ from fieldhall.schemas.chain import ChainStatus, chain_hash, check_chain
 from fieldhall.schemas.errors import ContractError, IJsonError, SignatureInvalid
 from fieldhall.schemas.keys import b64url_decode
 from fieldhall.schemas.signatures import verify_document
+from fieldhall.schemas.validation import build_validators
 from fieldhall.sync.connection import Database, Raw
 from fieldhall.sync.errors import Forbidden
 from fieldhall.sync.policy import Principal, Unchanged, WriteContext
@@ -155,11 +158,10 @@ class FieldPolicy:
         return outcomes
 
     def warm_up(self) -> None:
-        """Load what checking a first document would: the catalog and its form validators."""
-        try:
-            self.validate({"type": "case"})
-        except ContractError:
-            pass  # refused, as it must be: the validators are loaded
+        """Load what checking the first documents would: the catalogs, the package's validators
+        of the documents and forms (validate_document's), the image decoders."""
+        build_validators()
+        Image.init()
 
     def check_write(
         self,

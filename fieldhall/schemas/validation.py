@@ -26,8 +26,8 @@ import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from fieldhall.schemas.catalog import Catalog, Matter, load_catalog
-from fieldhall.schemas.documents import schema_of
+from fieldhall.schemas.catalog import Catalog, Matter, catalog_versions, load_catalog
+from fieldhall.schemas.documents import DOCUMENT_TYPES, schema_of
 from fieldhall.schemas.errors import (
     SchemaInvalid,
     UnknownCatalogVersion,
@@ -38,7 +38,7 @@ from fieldhall.schemas.formats import FORMAT_CHECKER, FORMAT_CHECKS
 from fieldhall.schemas.pointer import pointer_tokens
 from fieldhall.schemas.problems import problems_of
 
-__all__ = ["validate_document", "validate_form"]
+__all__ = ["build_validators", "validate_document", "validate_form"]
 
 CatalogLoader = Callable[[str], Catalog]
 
@@ -77,6 +77,16 @@ def validate_document(doc: Any, *, catalogs: CatalogLoader = load_catalog) -> No
 
     if "materials" in doc:
         _check_material_names(doc)
+
+
+def build_validators() -> int:
+    """Build the validators of every document type and of every form of the catalogs that
+    ship with the package, as the first documents would (a process that checks documents,
+    warming up); how many."""
+    built = [_document_validator(doc_type) for doc_type in DOCUMENT_TYPES]
+    for version in catalog_versions():
+        built += [_form_validator(matter) for matter in load_catalog(version).matters]
+    return len(built)
 
 
 def validate_form(matter: Matter, answers: Any, *, pointer: str = "/form") -> None:

@@ -67,8 +67,10 @@ class PendingBlobs:
 class BlobWriter:
     """Streams bytes into the store; :meth:`commit` makes them durable and addressable."""
 
-    def __init__(self, store: BlobStore) -> None:
+    def __init__(self, store: BlobStore, known: BlobInfo | None = None) -> None:
+        """``known``: the digests of the bytes to come, computed already (not again here)."""
         self._store = store
+        self._known = known
         self._sha = hashlib.sha256()
         self._md5 = hashlib.md5()
         self._length = 0
@@ -78,8 +80,9 @@ class BlobWriter:
         self._done = False
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        self._sha.update(data)
-        self._md5.update(data)
+        if self._known is None:
+            self._sha.update(data)
+            self._md5.update(data)
         self._length += len(data)
         self._file.write(data)
 
@@ -100,11 +103,13 @@ class BlobWriter:
     def _place(self) -> tuple[BlobInfo, Path]:
         """Renames the (synced, closed) file to its address; its directory entries are not
         durable yet."""
-        info = BlobInfo(
+        info = self._known or BlobInfo(
             sha256=self._sha.hexdigest(),
             md5_digest="md5-" + base64.b64encode(self._md5.digest()).decode("ascii"),
             length=self._length,
         )
+        if info.length != self._length:
+            raise ValueError(f"{self._length} bytes written, {info.length} announced")
         target = self._store.path_of(info.sha256)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
@@ -167,19 +172,24 @@ class BlobStore:
         if not items:
             return PendingBlobs([])
         infos = [_info_of(data) for data in items]
-        written = _writers().submit(self._put_now, items)
+        written = _writers().submit(self._put_now, items, infos)
         return PendingBlobs(
             infos, [written], {info.sha256: data for info, data in zip(infos, items, strict=True)}
         )
 
-    def _put_now(self, items: Sequence[bytes]) -> None:
-        """Write, sync and place ``items``, then sync their directories: durable on return."""
+    def _put_now(self, items: Sequence[bytes], infos: Sequence[BlobInfo]) -> None:
+        """Write, sync and place ``items`` (whose digests are ``infos``), then sync their
+        directories: durable on return."""
         placed: list[tuple[BlobInfo, Path]] = []
         for start in range(0, len(items), _OPEN_FILES):
             writers: list[BlobWriter] = []
             try:
-                for data in items[start : start + _OPEN_FILES]:
-                    writer = self.writer()
+                for data, info in zip(
+                    items[start : start + _OPEN_FILES],
+                    infos[start : start + _OPEN_FILES],
+                    strict=True,
+                ):
+                    writer = BlobWriter(self, info)
                     writers.append(writer)
                     writer.write(data)
                     writer._file.flush()

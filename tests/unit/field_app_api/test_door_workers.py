@@ -33,13 +33,16 @@ class Outcome:
 class Numbers:
     """A picklable toy policy: odd numbers are refused; ``die`` ends the worker process."""
 
-    def __init__(self, die_on: int | None = None) -> None:
+    def __init__(self, die_on: int | None = None, fail_on: int | None = None) -> None:
         self.die_on = die_on
+        self.fail_on = fail_on
 
     def prepare_write(self, principal: Principal, database: str, view: Any) -> Outcome:
         n = view["n"]
         if n == self.die_on and os.getpid() != view["parent"]:
             os._exit(3)
+        if n == self.fail_on:
+            raise ValueError(f"cannot check {n}")
         refusal = Forbidden(f"odd: {n} in {database}") if n % 2 else None
         return Outcome(refusal, f"{principal.name}:{n}", {"f": (n, n, "x")}, None)
 
@@ -94,6 +97,22 @@ def test_a_worker_that_dies_leaves_the_batch_to_the_caller_and_is_replaced() -> 
         assert shared is not None and [o.signed_hash for o in shared] == [
             f"device-1:{n}" for n in range(39)
         ]
+    finally:
+        workers.close()
+
+
+def test_an_error_in_a_share_leaves_the_batch_to_the_caller_and_keeps_the_workers() -> None:
+    """What a worker raised, the caller meets again when it checks the batch itself (a 5xx,
+    as without workers); the workers are not to blame and stay."""
+    workers = DoorWorkers(functools.partial(Numbers, fail_on=40), processes=1)
+    try:
+        assert workers.wait_ready(60.0)
+        pool = workers._pool
+        assert workers.prepare(DEVICE, "field", views(41), Numbers().prepare_write, rebuild) is None
+        assert workers.ready and workers._pool is pool
+        assert workers.batches_shared == 0
+        shared = workers.prepare(DEVICE, "field", views(39), Numbers().prepare_write, rebuild)
+        assert shared is not None and workers.batches_shared == 1
     finally:
         workers.close()
 

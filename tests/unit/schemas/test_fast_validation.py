@@ -22,6 +22,7 @@ from fieldhall.schemas.errors import SchemaInvalid
 from fieldhall.schemas.validation import (
     _document_validator,
     _form_validator,
+    build_validators,
     validate_document,
 )
 
@@ -136,3 +137,13 @@ def test_an_integer_beyond_64_bits_is_refused_for_its_bound() -> None:
     with pytest.raises(SchemaInvalid) as refused:
         validate_document(doc)
     assert refused.value.pointer == "/device_seq"
+
+
+def test_building_the_validators_up_front_leaves_none_for_the_first_documents() -> None:
+    """A process that is to check documents (the door's workers) builds every validator once
+    at start: every document type and every form of every catalog shipped."""
+    forms = [m for v in catalog_versions() for m in load_catalog(v).matters]
+    assert build_validators() == len(DOCUMENT_TYPES) + len(forms)
+    built = {id(m.form_schema): built for m, built in ((m, _form_validator(m)) for m in forms)}
+    assert all(_form_validator(m) is built[id(m.form_schema)] for m in forms)
+    assert _document_validator("case") is _document_validator("case")

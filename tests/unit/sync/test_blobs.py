@@ -135,3 +135,59 @@ def test_a_failed_directory_sync_fails_the_write_and_stores_no_document(
     with pytest.raises(OSError, match="Input/output"):
         store.bulk_docs("db", [doc])
     assert store.info("db").doc_count == 0
+
+
+class _Looking:
+    """A preparing policy that records what it was shown of each attachment, and whether the
+    blob store could already give the bytes back."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.seen: list[tuple[bytes | None, bool]] = []
+
+    def prepare_write(self, principal: object, database: str, new_doc: dict[str, object]) -> None:
+        for att in (new_doc.get("_attachments") or {}).values():  # type: ignore[attr-defined]
+            self.seen.append((att.get("data"), self.store.blobs.exists(att["sha256"])))
+
+    def check_write(self, *args: object) -> None:
+        return None
+
+    def after_write(self, *args: object) -> None:
+        return None
+
+
+def test_the_policy_sees_the_bytes_while_the_blob_store_is_still_writing_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks run while the blobs are written: the bytes come with the preview, and the
+    transaction begins only once they are durable."""
+    store = Store(
+        Database(create_store_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")),
+        BlobStore(tmp_path / "blobs"),
+    )
+    store.create_database("db")
+    looking = _Looking(store)
+    store.write_policy = looking  # type: ignore[assignment]
+    release = threading.Event()
+    put_now = BlobStore._put_now
+
+    def slow_put(self: BlobStore, *args: object) -> None:
+        assert release.wait(10)
+        put_now(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(BlobStore, "_put_now", slow_put)
+    real_prepare = looking.prepare_write
+
+    def prepare_then_release(*args: object) -> None:
+        real_prepare(*args)  # type: ignore[arg-type]
+        release.set()
+
+    looking.prepare_write = prepare_then_release  # type: ignore[method-assign]
+    doc = parse_incoming(
+        {"_id": "a", "_attachments": {"f": {"content_type": "text/plain", "data": "aGk="}}},
+        new_edits=True,
+    )
+    [result] = store.bulk_docs("db", [doc])
+    assert result.error is None
+    assert looking.seen == [(b"hi", False)]  # the bytes in hand, not yet in the store
+    assert store.blobs.read(hashlib.sha256(b"hi").hexdigest()) == b"hi"
