@@ -2,8 +2,9 @@
 
 Checked at the door in this order, so that a refused document is refused for the most basic
 thing wrong with it; steps 1–5 and 7 depend on the document alone and run before the store's
-write transaction (:meth:`FieldPolicy.prepare_write`, outside its lock), steps 6 and 8 against
-the stored state inside it, where the outcomes of the others are raised in their turn:
+write transaction (:meth:`FieldPolicy.prepare_write`, outside its lock; a large batch's are
+shared with the door's worker processes, see ``door_workers``), steps 6 and 8 against the
+stored state inside it, where the outcomes of the others are raised in their turn:
 
 1. the caller is a device (the hall writes as admin and is trusted) and the database is
    ``field`` (the catalog is read-only);
