@@ -117,6 +117,10 @@ class FieldPolicy:
         self.inspect_attachment = inspect_attachment
         # Worker processes that check shares of a large batch (see door_workers).
         self.workers = workers
+        # Told of the documents of a batch that passed the state-free checks, with the hash
+        # of their signed bytes, while the blob store may still be writing their files
+        # (receipts.ReceiptWriter.presign); must not raise.
+        self.on_prepared: Callable[[list[tuple[Mapping[str, Any], str]]], None] | None = None
         # The signed-bytes hashes of documents just written, for their receipts.
         self._written: OrderedDict[tuple[str, str, str], str] = OrderedDict()
         self._written_lock = threading.Lock()
@@ -156,6 +160,16 @@ class FieldPolicy:
         outcomes: list[object] = [None] * len(new_docs)
         for (index, _), outcome in zip(views, done, strict=True):
             outcomes[index] = outcome
+        if self.on_prepared is not None:
+            self.on_prepared(
+                [
+                    (view, outcome.signed_hash)
+                    for (_, view), outcome in zip(views, done, strict=True)
+                    if isinstance(outcome, _Prepared)
+                    and outcome.refusal is None
+                    and outcome.attachment_refusal is None
+                ]
+            )
         return outcomes
 
     def warm_up(self) -> None:

@@ -11,6 +11,9 @@ while no receipt writer was installed).
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,7 +36,10 @@ from .tables import ReceiptIssued
 
 __all__ = ["ReceiptWriter", "build_receipt"]
 
+log = logging.getLogger("fieldhall.field_app_api.receipts")
+
 _issued = ReceiptIssued.__table__  # type: ignore[attr-defined]
+_PRESIGNED_KEPT = 10_000  # receipts signed ahead and not yet taken (refused, retried writes)
 
 
 def build_receipt(
@@ -62,6 +68,51 @@ def build_receipt(
 class ReceiptWriter:
     def __init__(self, service: FieldService) -> None:
         self.service = service
+        # Receipts signed ahead of their write (presign), by (document id, rev, signed hash).
+        self._presigned: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
+        self._presigned_lock = threading.Lock()
+        self.presigned_used = 0  # receipts that were signed ahead
+
+    def presign(self, prepared: Sequence[tuple[Mapping[str, Any], str]]) -> None:
+        """Sign the receipts of device documents a write is about to store, before its
+        transaction (the policy's ``on_prepared``: while the blob store writes their files),
+        so that the transaction only takes them. Only documents whose revision is known
+        already (replicated, ``new_edits=false``); a receipt not taken is forgotten. Never
+        raises: the write then signs its receipts itself."""
+        docs = [
+            (doc, signed_hash)
+            for doc, signed_hash in prepared
+            if isinstance(doc.get("_rev"), str) and doc.get("type") in DEVICE_TYPES
+        ]
+        if not docs:
+            return
+        try:
+            key_id, key = self._signing_key()
+            received_at = rfc3339_utc(now())
+            signed = {
+                (str(doc["_id"]), str(doc["_rev"]), signed_hash): sign_in_place(
+                    build_receipt(doc, str(doc["_rev"]), received_at, signed_hash),
+                    key,
+                    f"server:{key_id}",
+                    received_at,
+                )
+                for doc, signed_hash in docs
+            }
+        except Exception:
+            log.exception("receipts could not be signed ahead; the write signs them")
+            return
+        with self._presigned_lock:
+            self._presigned.update(signed)
+            while len(self._presigned) > _PRESIGNED_KEPT:
+                self._presigned.popitem(last=False)
+
+    def _signing_key(self) -> tuple[str, Any]:
+        # A read of its own, not the write's connection: the key table is the hall's.
+        with self.service.read_session() as session:
+            signing = existing_signing_key(session)
+        if signing is None:  # made at start (ensure_signing_key) and replaced only by rotation
+            raise RuntimeError("the server has no signing key for receipts")
+        return signing
 
     def __call__(
         self,
@@ -124,32 +175,48 @@ class ReceiptWriter:
     ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
         """The signed receipts of ``docs`` and their ``field_receipt_issued`` rows."""
         received_at = rfc3339_utc(now())
-        # A read of its own, not the write's connection: the key table is the hall's.
-        with self.service.read_session() as session:
-            signing = existing_signing_key(session)
-        if signing is None:  # made at start (ensure_signing_key) and replaced only by rotation
-            raise RuntimeError("the server has no signing key for receipts")
-        key_id, key = signing
         policy = self.service.store.write_policy
         hashes = (
             [policy.signed_hash(doc) for doc in docs]
             if isinstance(policy, FieldPolicy)
             else [None] * len(docs)
         )
-        receipts = [
-            sign_in_place(
-                build_receipt(doc, doc["_rev"], received_at, signed_hash),
-                key,
-                f"server:{key_id}",
-                received_at,
-            )
+        ahead = [
+            self._take_presigned(doc, signed_hash)
             for doc, signed_hash in zip(docs, hashes, strict=True)
         ]
+        signing = self._signing_key() if any(r is None for r in ahead) else None
+        receipts = []
+        for doc, signed_hash, receipt in zip(docs, hashes, ahead, strict=True):
+            if receipt is None:
+                assert signing is not None
+                receipt = sign_in_place(
+                    build_receipt(doc, doc["_rev"], received_at, signed_hash),
+                    signing[1],
+                    f"server:{signing[0]}",
+                    received_at,
+                )
+            receipts.append(receipt)
         issued = [
             {"doc_id": doc["_id"], "receipt_id": receipt["_id"], "rev": doc["_rev"]}
             for doc, receipt in zip(docs, receipts, strict=True)
         ]
         return receipts, issued
+
+    def _take_presigned(
+        self, doc: Mapping[str, Any], signed_hash: str | None
+    ) -> dict[str, Any] | None:
+        """The receipt signed ahead for this very stored document, if any: the same id, rev,
+        signed bytes and attachments."""
+        if signed_hash is None:
+            return None
+        with self._presigned_lock:
+            receipt = self._presigned.pop((doc["_id"], doc["_rev"], signed_hash), None)
+        attachments = {n: a.get("sha256") for n, a in (doc.get("_attachments") or {}).items()}
+        if receipt is None or receipt["attachments"] != attachments:
+            return None
+        self.presigned_used += 1
+        return receipt
 
     def catch_up(self) -> int:
         """Issue the receipts stored device documents lack (written before receipts shared the

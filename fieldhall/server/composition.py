@@ -90,7 +90,8 @@ def assemble(settings: Settings) -> HallParts:
     workers = DoorWorkers(
         functools.partial(FieldPolicy, validate_document, check_files), settings.door_processes
     )
-    store.write_policy = FieldPolicy(validate_document, check_files, workers)
+    policy = FieldPolicy(validate_document, check_files, workers)
+    store.write_policy = policy
     field = FieldService(store.db.engine, store)
     field.ensure_databases()
     publish_catalog(store)
@@ -98,6 +99,7 @@ def assemble(settings: Settings) -> HallParts:
     store.stub_resolver = UploadedStubResolver(uploads)
     receipts = ReceiptWriter(field)
     receipts.ensure_signing_key()
+    policy.on_prepared = receipts.presign  # the receipts of a replicated batch, signed ahead
     store.companion_writers.append(receipts)
     receipts.catch_up()
     sync = CouchApp(

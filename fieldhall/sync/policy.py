@@ -92,7 +92,8 @@ class PreparingWritePolicy(WritePolicy, Protocol):
         """Called for every document of a write before its transaction begins, from the
         writer's thread and outside any lock: the checks that do not depend on stored state.
         Returns their outcome — a refusal too, which ``check_write`` raises in its turn — and
-        ``check_write`` finds it as ``context.prepared``. ``new_doc`` has no ``_rev``, and
+        ``check_write`` finds it as ``context.prepared``. ``new_doc`` has a ``_rev`` only
+        with ``new_edits=false`` (the revision it is to be stored under), and
         ``_attachments`` lists the attachments whose bytes came with the write (those bytes
         under ``data``, as the blob store may still be writing them) and the stubs the store's
         stub resolver names (in the transaction a stub resolves from the document's ancestors

@@ -826,12 +826,15 @@ class Store:
     def _preview(
         self, doc: IncomingDoc, principal: Principal, bytes_of: Callable[[str], bytes | None]
     ) -> dict[str, Any]:
-        """A document as a policy's ``prepare_write`` sees it: no ``_rev`` yet; its attachments
-        whose bytes came with it (those bytes under ``data``: the blob store may still be
-        writing them), and the stubs the stub resolver names (e.g. uploaded bytes). In the
-        transaction a stub resolves from the document's ancestors first: the policy sees what
-        it gets there and checks again whatever differs."""
+        """A document as a policy's ``prepare_write`` sees it: a ``_rev`` only when the writer
+        gave it (``new_edits=false``: the revision stored if the write applies); the
+        attachments whose bytes came with it (those bytes under ``data``: the blob store may
+        still be writing them), and the stubs the stub resolver names (e.g. uploaded bytes). In
+        the transaction a stub resolves from the document's ancestors first: the policy sees
+        what it gets there and checks again whatever differs."""
         view: dict[str, Any] = {"_id": doc.doc_id, **doc.body}
+        if doc.path:  # new_edits=false: the revision the write stores, if it applies
+            view["_rev"] = doc.path[0]
         if doc.deleted:
             view["_deleted"] = True
         known: dict[str, StoredAttachment] = {}

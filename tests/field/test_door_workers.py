@@ -111,3 +111,34 @@ def test_a_small_batch_stays_in_the_writers_thread(hall: FieldHall) -> None:
     docs = [attach(*new_case(device, 100 + n)) for n in range(3)]
     assert all(r.get("ok") for r in bulk(device, docs))
     assert workers.batches_shared == shared
+
+
+def test_a_replicated_batchs_receipts_are_signed_ahead_and_acknowledge_each_document(
+    hall: FieldHall,
+) -> None:
+    """With new_edits=false the revisions are known before the write: the receipts are
+    signed while the files are written, and the write takes them; each acknowledges exactly
+    its document, and one refused in the batch leaves no receipt behind."""
+    app = hall.hall.app
+    assert app is not None
+    receipts = app.state.hall.receipts
+    used = receipts.presigned_used
+    device = hall.enroll("钱芳", grid="grid-a")
+    sent: list[tuple[dict[str, Any], list[Material]]] = [
+        new_case(device, 200 + n) for n in range(5)
+    ]
+    forged, forged_files = new_case(device, 300, advance=False)
+    docs = []
+    for n, (case, files) in enumerate([*sent, (forged, flipped(forged_files))]):
+        rev = f"1-{n:032x}"
+        docs.append(
+            {**attach(case, files), "_rev": rev, "_revisions": {"start": 1, "ids": [rev[2:]]}}
+        )
+    results = bulk(device, docs, new_edits=False)
+    assert [refusal(r) for r in results] == ["attachment_mismatch"]
+    assert receipts.presigned_used == used + len(sent)
+    for (case, files), doc in zip(sent, docs[: len(sent)], strict=True):
+        [receipt] = hall.receipts_for(case["_id"])
+        device.verify_receipt(receipt, case, files)
+        assert receipt["for"]["rev"] == doc["_rev"]
+    hall.assert_nothing_stored(forged["_id"], device=device)
