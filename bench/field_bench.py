@@ -55,7 +55,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,7 +66,7 @@ from PIL import Image
 from replicate_bench import code_revision, cpu_seconds
 from sqlalchemy import insert
 from sync_bench import BenchError, create_db, ensure_node_modules, make_doc, tool
-from sync_report import filesystem_of, machine, record
+from sync_report import file_creation_us, filesystem_of, machine, record, work_dir
 from sync_servers import BENCH_DIR, Server, ServerFailed, free_port, start_fieldhall
 from ulid import ULID
 
@@ -744,7 +743,7 @@ def measure_door(cases: int) -> str:
     from fieldhall.field_app_api.sync_auth import device_principal
     from fieldhall.server.composition import assemble, ijson_loads
 
-    workdir = Path(tempfile.mkdtemp(prefix="fieldhall-bench-door-"))
+    workdir = work_dir("fieldhall-bench-door-")
     try:
         data_dir = workdir / "hall"
         data_dir.mkdir()
@@ -825,8 +824,12 @@ def main(argv: list[str] | None = None) -> int:
         [node, "--version"], capture_output=True, text=True, timeout=30, check=True
     ).stdout.strip()
     info["revision"] = code_revision()
-    workdir = Path(tempfile.mkdtemp(prefix="fieldhall-bench-field-"))
-    notes: list[str] = []
+    workdir = work_dir("fieldhall-bench-field-")
+    notes = [
+        f"creating an empty file in the data directories' file system: "
+        f"{file_creation_us(workdir):,.0f} µs (median of 200; the blob store and the photo "
+        "worker create one per attachment)"
+    ]
     try:
         try:
             ingest = run_ingest(workdir, node, sizes, notes)

@@ -36,7 +36,6 @@ import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -53,7 +52,7 @@ from sync_bench import (
     revision,
     tool,
 )
-from sync_report import filesystem_of, machine, record
+from sync_report import filesystem_of, machine, record, work_dir
 from sync_servers import BENCH_DIR, Server, ServerFailed, external_couchdb, start_fieldhall
 
 import fieldhall
@@ -488,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
         [node, "--version"], capture_output=True, text=True, timeout=30, check=True
     ).stdout.strip()
     info["revision"] = code_revision()
-    workdir = Path(tempfile.mkdtemp(prefix="fieldhall-bench-replicate-"))
+    workdir = work_dir("fieldhall-bench-replicate-")
     servers: list[Server] = []
     try:
         source = start_fieldhall(workdir / "source")

@@ -26,7 +26,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -44,6 +43,7 @@ from sync_report import (
     machine,
     record,
     render_table,
+    work_dir,
 )
 from sync_servers import (
     BENCH_DIR,
@@ -539,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
         [node, "--version"], capture_output=True, text=True, timeout=30, check=True
     ).stdout.strip()
     info["revision"] = revision()
-    workdir = Path(tempfile.mkdtemp(prefix="fieldhall-bench-"))
+    workdir = work_dir("fieldhall-bench-")
     servers: dict[str, Server] = {}
     try:
         servers[FIELDHALL] = start_fieldhall(workdir / "fieldhall")

@@ -6,6 +6,9 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import statistics
+import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,6 +169,30 @@ def machine() -> dict[str, str]:
         "kernel": f"{platform.system()} {platform.release()}",
         "load": load,
     }
+
+
+def work_dir(prefix: str) -> Path:
+    """A fresh directory for a benchmark's data directories: under ``FIELDHALL_BENCH_DIR``, or
+    ``bench/.work`` — on the project's disk, as a hall keeps its data, not in the system's
+    temporary directory (often tmpfs, where fsync costs nothing; on some machines a part of the
+    disk where creating a file costs many times what it costs elsewhere)."""
+    base = Path(os.environ.get("FIELDHALL_BENCH_DIR") or Path(__file__).parent / ".work")
+    base.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+
+
+def file_creation_us(directory: Path, files: int = 200) -> float:
+    """Microseconds to create an empty file in a new directory under ``directory`` (the
+    median of ``files``), reported with the figures: the blob store and the photo worker
+    create a file per attachment. The files stay, for the benchmark's cleanup (on ext4 a
+    deleted inode slows the allocation of new ones nearby for half a minute)."""
+    probe = Path(tempfile.mkdtemp(prefix="probe-", dir=directory))
+    times = []
+    for n in range(files):
+        started = time.perf_counter()
+        os.close(os.open(probe / f"f{n}", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        times.append(time.perf_counter() - started)
+    return 1e6 * statistics.median(times)
 
 
 def filesystem_of(path: Path) -> str:

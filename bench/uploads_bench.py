@@ -39,7 +39,6 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout
 
 from field_bench import add_staff, enroll, start_hall
 from replicate_bench import code_revision, cpu_seconds
-from sync_report import filesystem_of, machine, record
+from sync_report import filesystem_of, machine, record, work_dir
 from sync_servers import BENCH_DIR, Server
 from ulid import ULID
 
@@ -250,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         args.rounds = 3
     size = int(args.size_mb * 1024 * 1024)
     info = machine()
-    workdir = Path(tempfile.mkdtemp(prefix="fieldhall-uploads-bench-"))
+    workdir = work_dir("fieldhall-uploads-bench-")
     data_dir = workdir / "hall"
     hall: Server | None = None
     try:
