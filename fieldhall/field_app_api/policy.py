@@ -346,8 +346,14 @@ class FieldPolicy:
             raise Unchanged()
 
 
+# Each statement as SQLite (``?``) and as psycopg (``%s``) take it.
+_DIALECTS = {
+    text: {True: text, False: text.replace("?", "%s")} for text in (_LINKS_AROUND, _ADD_LINK)
+}
+
+
 def _sql(raw: Raw, text: str) -> str:
-    return text if raw.is_sqlite else text.replace("?", "%s")
+    return _DIALECTS[text][raw.is_sqlite]
 
 
 def _column_time(raw: Raw, moment: datetime) -> datetime | str:

@@ -16,7 +16,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -743,8 +743,11 @@ class Store:
             try:
                 # The policy's checks run while the blobs are being written and synced.
                 prepared = self._prepare_writes(name, docs, principal, blobs.bytes_of)
-            finally:
-                blobs.wait_durable()
+            except BaseException:
+                with suppress(Exception):  # the checks' failure is the one to report
+                    blobs.wait_durable()
+                raise
+            blobs.wait_durable()
             with self.db.write() as conn:
                 db_row = self._db_row(conn, name, lock=True)
                 batch = _Batch(self, conn, db_row, principal, new_edits)

@@ -191,3 +191,32 @@ def test_the_policy_sees_the_bytes_while_the_blob_store_is_still_writing_them(
     assert result.error is None
     assert looking.seen == [(b"hi", False)]  # the bytes in hand, not yet in the store
     assert store.blobs.read(hashlib.sha256(b"hi").hexdigest()) == b"hi"
+
+
+def test_when_the_checks_and_the_blob_sync_both_fail_the_checks_failure_is_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(
+        Database(create_store_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")),
+        BlobStore(tmp_path / "blobs"),
+    )
+    store.create_database("db")
+    failing = _Looking(store)
+
+    def broken_check(*args: object) -> None:
+        raise RuntimeError("the policy's checks failed")
+
+    failing.prepare_write = broken_check  # type: ignore[method-assign]
+    store.write_policy = failing  # type: ignore[assignment]
+
+    def broken_sync(path: Path) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(blobs, "_fsync_dir", broken_sync)
+    doc = parse_incoming(
+        {"_id": "a", "_attachments": {"f": {"content_type": "text/plain", "data": "aGk="}}},
+        new_edits=True,
+    )
+    with pytest.raises(RuntimeError, match="checks failed"):
+        store.bulk_docs("db", [doc])
+    assert store.info("db").doc_count == 0
