@@ -6,7 +6,9 @@ Receipts are written in the device write's own transaction (a store companion wr
 the record that they were issued (``field_receipt_issued``), once per document: a document is
 never stored without its receipt, and one commit serves both. :meth:`ReceiptWriter.catch_up`
 issues any receipt missing all the same (documents stored before this was so, or written
-while no receipt writer was installed).
+while no receipt writer was installed). The receipts of a replicated batch, whose revisions
+are known before its write, are signed ahead (:meth:`ReceiptWriter.presign`, while the
+write's files are stored); the transaction takes them.
 """
 
 from __future__ import annotations
