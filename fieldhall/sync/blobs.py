@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 __all__ = ["GC_GRACE_SECONDS", "BlobInfo", "BlobStore", "BlobWriter", "PendingBlobs"]
 
@@ -46,7 +46,7 @@ class PendingBlobs:
     """Blobs being written, synced and placed at their address in the background."""
 
     infos: list[BlobInfo]
-    _work: list[Future[None]] = field(default_factory=list)
+    _written: Future[None] | None = None
     # The bytes by sha256, for whoever must look at them before they can be read back.
     _contents: dict[str, bytes] = field(default_factory=dict)
 
@@ -54,12 +54,12 @@ class PendingBlobs:
         return self._contents.get(sha256)
 
     def wait_durable(self) -> None:
-        """Return once every blob is durable; re-raises the first failure (then nothing that
-        refers to these blobs may commit)."""
-        work, self._work = self._work, []
+        """Return once every blob is durable; re-raises the failure (then nothing that refers
+        to these blobs may commit)."""
+        written, self._written = self._written, None
         try:
-            for future in work:
-                future.result()
+            if written is not None:
+                written.result()
         finally:
             self._contents = {}
 
@@ -103,11 +103,7 @@ class BlobWriter:
     def _place(self) -> tuple[BlobInfo, Path]:
         """Renames the (synced, closed) file to its address; its directory entries are not
         durable yet."""
-        info = self._known or BlobInfo(
-            sha256=self._sha.hexdigest(),
-            md5_digest="md5-" + base64.b64encode(self._md5.digest()).decode("ascii"),
-            length=self._length,
-        )
+        info = self._known or _blob_info(self._sha, self._md5, self._length)
         if info.length != self._length:
             raise ValueError(f"{self._length} bytes written, {info.length} announced")
         target = self._store.path_of(info.sha256)
@@ -174,7 +170,7 @@ class BlobStore:
         infos = [_info_of(data) for data in items]
         written = _writers().submit(self._put_now, items, infos)
         return PendingBlobs(
-            infos, [written], {info.sha256: data for info, data in zip(infos, items, strict=True)}
+            infos, written, {info.sha256: data for info, data in zip(infos, items, strict=True)}
         )
 
     def _put_now(self, items: Sequence[bytes], infos: Sequence[BlobInfo]) -> None:
@@ -279,10 +275,15 @@ def _writers() -> ThreadPoolExecutor:
 
 
 def _info_of(data: bytes) -> BlobInfo:
+    return _blob_info(hashlib.sha256(data), hashlib.md5(data), len(data))
+
+
+def _blob_info(sha256: Any, md5: Any, length: int) -> BlobInfo:
+    """From the two running hashes of the bytes (hashlib objects) and their length."""
     return BlobInfo(
-        sha256=hashlib.sha256(data).hexdigest(),
-        md5_digest="md5-" + base64.b64encode(hashlib.md5(data).digest()).decode("ascii"),
-        length=len(data),
+        sha256=sha256.hexdigest(),
+        md5_digest="md5-" + base64.b64encode(md5.digest()).decode("ascii"),
+        length=length,
     )
 
 
