@@ -35,7 +35,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from PIL import Image
 
@@ -53,7 +53,7 @@ from fieldhall.sync.policy import Principal, Unchanged, WriteContext
 
 from .clock import now
 from .devices import DeviceIdentity
-from .door_workers import MIN_BATCH, DoorWorkers, Wire, refusal_of
+from .door_workers import MIN_BATCH, DoorWorkers, Signer, Wire, passed, refusal_of
 from .service import FIELD_DB
 from .tables import ChainEntry
 
@@ -76,6 +76,17 @@ _REMEMBERED_HASHES = 10_000
 
 DocumentValidator = Callable[[Mapping[str, Any]], None]
 AttachmentInspector = Callable[[str, str, Mapping[str, Any]], None]
+
+
+class Presigner(Protocol):
+    """Signs the receipts of a batch's documents before its write (receipts.ReceiptWriter)."""
+
+    def signer(self) -> Signer | None:
+        """What signs this batch's receipts, wherever its documents are checked; ``None``:
+        the write signs them itself."""
+
+    def keep(self, signed: Mapping[Any, Any]) -> None:
+        """The receipts signed, for the write to take."""
 
 
 def refuse(code: str, detail: str) -> Forbidden:
@@ -117,10 +128,9 @@ class FieldPolicy:
         self.inspect_attachment = inspect_attachment
         # Worker processes that check shares of a large batch (see door_workers).
         self.workers = workers
-        # Told of the documents of a batch that passed the state-free checks, with the hash
-        # of their signed bytes, while the blob store may still be writing their files
-        # (receipts.ReceiptWriter.presign); must not raise.
-        self.on_prepared: Callable[[list[tuple[Mapping[str, Any], str]]], None] | None = None
+        # Signs the receipts of a batch's documents that pass the state-free checks, while
+        # the blob store may still be writing their files (receipts.ReceiptWriter).
+        self.presigner: Presigner | None = None
         # The signed-bytes hashes of documents just written, for their receipts.
         self._written: OrderedDict[tuple[str, str, str], str] = OrderedDict()
         self._written_lock = threading.Lock()
@@ -149,28 +159,28 @@ class FieldPolicy:
         """:meth:`prepare_write` for a batch; a large one is shared with the door's workers."""
         if principal.is_admin:
             return [None] * len(new_docs)
-        views = [(i, view) for i, view in enumerate(new_docs) if view is not None]
-        done: list[Any] | None = None
+        views = [view for view in new_docs if view is not None]
+        sign = self.presigner.signer() if self.presigner is not None else None
+        checked = None
         if self.workers is not None and len(views) >= MIN_BATCH:
-            done = self.workers.prepare(
-                principal, database, [v for _, v in views], self.prepare_write, _from_wire
+            checked = self.workers.prepare(
+                principal,
+                database,
+                views,
+                self.prepare_write,
+                _from_wire,
+                sign=sign,
+                here=not any(_files_being_written(view) for view in views),
             )
-        if done is None:
-            done = [self.prepare_write(principal, database, view) for _, view in views]
-        outcomes: list[object] = [None] * len(new_docs)
-        for (index, _), outcome in zip(views, done, strict=True):
-            outcomes[index] = outcome
-        if self.on_prepared is not None:
-            self.on_prepared(
-                [
-                    (view, outcome.signed_hash)
-                    for (_, view), outcome in zip(views, done, strict=True)
-                    if isinstance(outcome, _Prepared)
-                    and outcome.refusal is None
-                    and outcome.attachment_refusal is None
-                ]
-            )
-        return outcomes
+        if checked is None:
+            done: list[Any] = [self.prepare_write(principal, database, view) for view in views]
+            signed = sign(passed(views, done)) if sign is not None else {}
+        else:
+            done, signed = checked
+        if signed and self.presigner is not None:
+            self.presigner.keep(signed)
+        outcomes = iter(done)
+        return [None if view is None else next(outcomes) for view in new_docs]
 
     def warm_up(self) -> None:
         """Load what checking the first documents would: the catalogs, the package's validators
@@ -390,6 +400,13 @@ def _signature_images(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:
     if doc.get("type") == "delivery" and doc.get("recipient_signature") is not None:
         found.append(("/recipient_signature", doc.get("recipient_signature")))
     return found
+
+
+def _files_being_written(view: Mapping[str, Any]) -> bool:
+    """Whether a document as prepared brings bytes the blob store is writing (the store's
+    preview puts them under ``data``)."""
+    attachments: Mapping[str, Any] = view.get("_attachments") or {}
+    return any(isinstance(att.get("data"), bytes) for att in attachments.values())
 
 
 def _signed_view(doc: Mapping[str, Any]) -> dict[str, Any]:

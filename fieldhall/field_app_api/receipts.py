@@ -7,8 +7,8 @@ the record that they were issued (``field_receipt_issued``), once per document: 
 never stored without its receipt, and one commit serves both. :meth:`ReceiptWriter.catch_up`
 issues any receipt missing all the same (documents stored before this was so, or written
 while no receipt writer was installed). The receipts of a replicated batch, whose revisions
-are known before its write, are signed ahead (:meth:`ReceiptWriter.presign`, while the
-write's files are stored); the transaction takes them.
+are known before its write, are signed ahead (:class:`ReceiptSigner`, where the batch's
+documents are checked, while the write's files are stored); the transaction takes them.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 from sqlmodel import col, select
@@ -36,7 +38,7 @@ from .policy import DEVICE_TYPES, FieldPolicy, _signed_view
 from .service import FIELD_DB, FieldService
 from .tables import ReceiptIssued
 
-__all__ = ["ReceiptWriter", "build_receipt"]
+__all__ = ["ReceiptSigner", "ReceiptWriter", "build_receipt"]
 
 log = logging.getLogger("fieldhall.field_app_api.receipts")
 
@@ -67,6 +69,46 @@ def build_receipt(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class ReceiptSigner:
+    """Signs the receipts of device documents a write is about to store, before its
+    transaction, so that the transaction only takes them: those whose revision is known
+    already (replicated, ``new_edits=false``). Never raises: what it could not sign, the
+    write signs itself.
+
+    It pickles, key included: the door's worker processes sign the receipts of the shares
+    they check (door_workers). They are this server's own processes."""
+
+    kid: str
+    private_key: bytes = field(repr=False)
+    received_at: str
+
+    def __call__(
+        self, prepared: Sequence[tuple[Mapping[str, Any], str]]
+    ) -> dict[tuple[str, str, str], dict[str, Any]]:
+        docs = [
+            (doc, signed_hash)
+            for doc, signed_hash in prepared
+            if isinstance(doc.get("_rev"), str) and doc.get("type") in DEVICE_TYPES
+        ]
+        if not docs:
+            return {}
+        try:
+            key = Ed25519PrivateKey.from_private_bytes(self.private_key)
+            return {
+                (str(doc["_id"]), str(doc["_rev"]), signed_hash): sign_in_place(
+                    build_receipt(doc, str(doc["_rev"]), self.received_at, signed_hash),
+                    key,
+                    self.kid,
+                    self.received_at,
+                )
+                for doc, signed_hash in docs
+            }
+        except Exception:
+            log.exception("receipts could not be signed ahead; the write signs them")
+            return {}
+
+
 class ReceiptWriter:
     def __init__(self, service: FieldService) -> None:
         self.service = service
@@ -75,34 +117,18 @@ class ReceiptWriter:
         self._presigned_lock = threading.Lock()
         self.presigned_used = 0  # receipts that were signed ahead
 
-    def presign(self, prepared: Sequence[tuple[Mapping[str, Any], str]]) -> None:
-        """Sign the receipts of device documents a write is about to store, before its
-        transaction (the policy's ``on_prepared``: while the blob store writes their files),
-        so that the transaction only takes them. Only documents whose revision is known
-        already (replicated, ``new_edits=false``); a receipt not taken is forgotten. Never
-        raises: the write then signs its receipts itself."""
-        docs = [
-            (doc, signed_hash)
-            for doc, signed_hash in prepared
-            if isinstance(doc.get("_rev"), str) and doc.get("type") in DEVICE_TYPES
-        ]
-        if not docs:
-            return
+    def signer(self) -> ReceiptSigner | None:
+        """The signer of the receipts of a batch about to be checked (the policy's
+        ``presigner``); ``None`` when the key cannot be read: the write then signs them."""
         try:
             key_id, key = self._signing_key()
-            received_at = rfc3339_utc(now())
-            signed = {
-                (str(doc["_id"]), str(doc["_rev"]), signed_hash): sign_in_place(
-                    build_receipt(doc, str(doc["_rev"]), received_at, signed_hash),
-                    key,
-                    f"server:{key_id}",
-                    received_at,
-                )
-                for doc, signed_hash in docs
-            }
         except Exception:
-            log.exception("receipts could not be signed ahead; the write signs them")
-            return
+            log.exception("receipts cannot be signed ahead; the write signs them")
+            return None
+        return ReceiptSigner(f"server:{key_id}", key.private_bytes_raw(), rfc3339_utc(now()))
+
+    def keep(self, signed: Mapping[Any, Any]) -> None:
+        """Receipts signed ahead, for the write to take; a receipt not taken is forgotten."""
         with self._presigned_lock:
             self._presigned.update(signed)
             while len(self._presigned) > _PRESIGNED_KEPT:

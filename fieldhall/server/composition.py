@@ -99,7 +99,7 @@ def assemble(settings: Settings) -> HallParts:
     store.stub_resolver = UploadedStubResolver(uploads)
     receipts = ReceiptWriter(field)
     receipts.ensure_signing_key()
-    policy.on_prepared = receipts.presign  # the receipts of a replicated batch, signed ahead
+    policy.presigner = receipts  # the receipts of a replicated batch, signed ahead
     store.companion_writers.append(receipts)
     receipts.catch_up()
     sync = CouchApp(

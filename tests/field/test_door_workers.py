@@ -142,3 +142,45 @@ def test_a_replicated_batchs_receipts_are_signed_ahead_and_acknowledge_each_docu
         device.verify_receipt(receipt, case, files)
         assert receipt["for"]["rev"] == doc["_rev"]
     hall.assert_nothing_stored(forged["_id"], device=device)
+
+
+def test_a_large_replicated_batch_is_checked_and_its_receipts_signed_by_the_workers(
+    hall: FieldHall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the blob store writes a batch's files the writer's thread checks none of it:
+    the workers check every document and sign the receipts of those that pass, which the
+    write then takes; each receipt verifies and acknowledges exactly its document."""
+    app = hall.hall.app
+    assert app is not None
+    parts = app.state.hall
+    workers = workers_of(hall)
+    assert workers.wait_ready(120.0)
+    checked_here: list[str] = []
+    policy = parts.field.store.write_policy
+    check = policy.prepare_write
+
+    def counted(principal: Any, database: str, view: Any) -> Any:
+        checked_here.append(view["_id"])
+        return check(principal, database, view)
+
+    monkeypatch.setattr(policy, "prepare_write", counted)
+    used, shared = parts.receipts.presigned_used, workers.batches_shared
+    device = hall.enroll("孙丽", grid="grid-a")
+    sent = [new_case(device, 400 + n) for n in range(MIN_BATCH)]
+    forged, forged_files = new_case(device, 500, advance=False)
+    docs = []
+    for n, (case, files) in enumerate([*sent, (forged, flipped(forged_files))]):
+        rev = f"1-{n:032x}"
+        docs.append(
+            {**attach(case, files), "_rev": rev, "_revisions": {"start": 1, "ids": [rev[2:]]}}
+        )
+    results = bulk(device, docs, new_edits=False)
+    assert [refusal(r) for r in results] == ["attachment_mismatch"]
+    assert checked_here == []
+    assert workers.batches_shared == shared + 1
+    assert parts.receipts.presigned_used == used + len(sent)
+    for (case, files), doc in zip(sent, docs, strict=False):
+        [receipt] = hall.receipts_for(case["_id"])
+        device.verify_receipt(receipt, case, files)
+        assert receipt["for"]["rev"] == doc["_rev"]
+    hall.assert_nothing_stored(forged["_id"], device=device)

@@ -13,7 +13,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from fieldhall.field_app_api.door_workers import DoorWorkers, refusal_of
+from fieldhall.field_app_api.devices import DeviceIdentity
+from fieldhall.field_app_api.door_workers import MIN_BATCH, DoorWorkers, refusal_of
+from fieldhall.field_app_api.policy import FieldPolicy
 from fieldhall.sync.errors import Forbidden
 from fieldhall.sync.policy import Principal
 
@@ -67,9 +69,11 @@ def test_shares_come_back_in_order_with_the_verdicts_of_one_thread() -> None:
         batch = views(41)
         assert workers.prepare(DEVICE, "field", batch, local.prepare_write, rebuild) is None
         assert workers.wait_ready(60.0)  # the first call started them
-        shared = workers.prepare(DEVICE, "field", batch, local.prepare_write, rebuild)
+        checked = workers.prepare(DEVICE, "field", batch, local.prepare_write, rebuild)
         alone = [local.prepare_write(DEVICE, "field", view) for view in batch]
-        assert shared is not None
+        assert checked is not None
+        shared, signed = checked
+        assert signed == {}  # nothing to sign with
         assert [(o.signed_hash, o.files) for o in shared] == [
             (o.signed_hash, o.files) for o in alone
         ]
@@ -93,8 +97,8 @@ def test_a_worker_that_dies_leaves_the_batch_to_the_caller_and_is_replaced() -> 
         assert not workers.ready
         assert workers.wait_ready(60.0)  # a fresh pool
         fine = views(39)
-        shared = workers.prepare(DEVICE, "field", fine, local.prepare_write, rebuild)
-        assert shared is not None and [o.signed_hash for o in shared] == [
+        checked = workers.prepare(DEVICE, "field", fine, local.prepare_write, rebuild)
+        assert checked is not None and [o.signed_hash for o in checked[0]] == [
             f"device-1:{n}" for n in range(39)
         ]
     finally:
@@ -185,3 +189,86 @@ def test_the_shares_follow_what_a_workers_document_costs() -> None:
     three = DoorWorkers(Numbers, processes=3)
     mine, shares = three._split(40)
     assert shares == [10, 10, 10] and mine == 10
+
+
+@dataclass(frozen=True)
+class PidSigner:
+    """A picklable toy signer: each document that passed, signed by the process it was in."""
+
+    def __call__(self, prepared: list[tuple[Any, str]]) -> dict[int, tuple[str, int]]:
+        return {view["n"]: (signed_hash, os.getpid()) for view, signed_hash in prepared}
+
+
+def not_here(principal: Principal, database: str, view: Any) -> Outcome:
+    raise AssertionError("a document was checked in the writer's thread")
+
+
+def test_while_files_are_written_the_workers_check_and_sign_the_whole_batch() -> None:
+    """``here=False`` (the blob store is writing the batch's files): this thread checks no
+    share; the workers sign the receipts of what passed, and only of that."""
+    workers = DoorWorkers(Numbers, processes=1)
+    try:
+        assert workers.wait_ready(60.0)
+        [worker] = list(workers._pool._processes)  # type: ignore[union-attr]
+        checked = workers.prepare(
+            DEVICE, "field", views(40), not_here, rebuild, sign=PidSigner(), here=False
+        )
+        assert checked is not None
+        outcomes, signed = checked
+        assert [o.signed_hash for o in outcomes] == [f"device-1:{n}" for n in range(40)]
+        assert sorted(signed) == list(range(0, 40, 2))  # the odd ones were refused
+        assert {pid for _, pid in signed.values()} == {worker}
+        assert signed[4] == ("device-1:4", worker)
+    finally:
+        workers.close()
+
+
+def test_the_writers_own_share_is_signed_in_its_thread() -> None:
+    local = Numbers()
+    workers = DoorWorkers(Numbers, processes=1)
+    try:
+        assert workers.wait_ready(60.0)
+        mine, [theirs] = workers._split(40)
+        checked = workers.prepare(
+            DEVICE, "field", views(40), local.prepare_write, rebuild, sign=PidSigner()
+        )
+        assert checked is not None
+        _, signed = checked
+        assert sorted(signed) == list(range(0, 40, 2))
+        here = {n for n, (_, pid) in signed.items() if pid == os.getpid()}
+        assert here == {n for n in range(0, mine, 2)} and mine > 0 and theirs > 0
+    finally:
+        workers.close()
+
+
+def test_the_whole_batch_is_shared_evenly_between_the_workers() -> None:
+    assert DoorWorkers(Numbers, processes=3)._even(40) == (0, [14, 13, 13])
+    assert DoorWorkers(Numbers, processes=3)._even(2) == (0, [1, 1])
+    assert DoorWorkers(Numbers, processes=1)._even(33) == (0, [33])
+
+
+class Recording:
+    """Stands in for the door's workers: records whether the writer's thread may take a
+    share, and leaves the batch to it."""
+
+    def __init__(self) -> None:
+        self.here: list[bool] = []
+
+    def prepare(self, *args: Any, sign: Any = None, here: bool = True) -> None:
+        self.here.append(here)
+
+
+def test_the_policy_keeps_the_writers_thread_out_while_a_batchs_files_are_written() -> None:
+    identity = DeviceIdentity("device-1", "agent-1", "grid-1", None, "key")
+    device = Principal("device-1", identity.channels, context={"device": identity})
+    recording = Recording()
+    policy = FieldPolicy(lambda view: None, workers=recording)  # type: ignore[arg-type]
+    plain = [{"_id": f"case:{n}", "type": "case"} for n in range(MIN_BATCH)]
+    with_files = [
+        {**view, "_attachments": {"a.jpg": {"sha256": "00", "data": b"bytes"}}} for view in plain
+    ]
+    with_stubs = [{**view, "_attachments": {"a.jpg": {"sha256": "00"}}} for view in plain]
+    for batch in (plain, with_files, with_stubs):
+        outcomes = policy.prepare_writes(device, "field", batch)
+        assert len(outcomes) == MIN_BATCH  # checked here after all (no signature: refused)
+    assert recording.here == [True, False, True]
