@@ -160,7 +160,9 @@ class FieldPolicy:
         if principal.is_admin:
             return [None] * len(new_docs)
         views = [view for view in new_docs if view is not None]
-        sign = self.presigner.signer() if self.presigner is not None else None
+        # Receipts are signed ahead only where revisions are known (new_edits=false).
+        ahead = self.presigner is not None and any(isinstance(v.get("_rev"), str) for v in views)
+        sign = self.presigner.signer() if ahead and self.presigner is not None else None
         checked = None
         if self.workers is not None and len(views) >= MIN_BATCH:
             checked = self.workers.prepare(

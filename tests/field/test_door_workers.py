@@ -38,6 +38,30 @@ def flipped(files: list[Material]) -> list[Material]:
     return [replace(files[0], data=bytes(data)), *files[1:]]
 
 
+def replicated(cases: list[tuple[dict[str, Any], list[Material]]]) -> list[dict[str, Any]]:
+    """The cases as a replicator sends them: files inline, each with its revision."""
+    docs = []
+    for n, (case, files) in enumerate(cases):
+        rev = f"1-{n:032x}"
+        docs.append(
+            {**attach(case, files), "_rev": rev, "_revisions": {"start": 1, "ids": [rev[2:]]}}
+        )
+    return docs
+
+
+def assert_receipts(
+    hall: FieldHall,
+    device: DeviceClient,
+    sent: list[tuple[dict[str, Any], list[Material]]],
+    docs: list[dict[str, Any]],
+) -> None:
+    """Each case sent has one receipt, which verifies and names the revision stored."""
+    for (case, files), doc in zip(sent, docs[: len(sent)], strict=True):
+        [receipt] = hall.receipts_for(case["_id"])
+        device.verify_receipt(receipt, case, files)
+        assert receipt["for"]["rev"] == doc["_rev"]
+
+
 def bad_photo(device: DeviceClient, seed: int) -> tuple[dict[str, Any], list[Material]]:
     """A case whose ID-card photo is a truncated JPEG, listed as it is in the manifest."""
     case, files = new_case(device, seed, advance=False)
@@ -128,19 +152,11 @@ def test_a_replicated_batchs_receipts_are_signed_ahead_and_acknowledge_each_docu
         new_case(device, 200 + n) for n in range(5)
     ]
     forged, forged_files = new_case(device, 300, advance=False)
-    docs = []
-    for n, (case, files) in enumerate([*sent, (forged, flipped(forged_files))]):
-        rev = f"1-{n:032x}"
-        docs.append(
-            {**attach(case, files), "_rev": rev, "_revisions": {"start": 1, "ids": [rev[2:]]}}
-        )
+    docs = replicated([*sent, (forged, flipped(forged_files))])
     results = bulk(device, docs, new_edits=False)
     assert [refusal(r) for r in results] == ["attachment_mismatch"]
     assert receipts.presigned_used == used + len(sent)
-    for (case, files), doc in zip(sent, docs[: len(sent)], strict=True):
-        [receipt] = hall.receipts_for(case["_id"])
-        device.verify_receipt(receipt, case, files)
-        assert receipt["for"]["rev"] == doc["_rev"]
+    assert_receipts(hall, device, sent, docs)
     hall.assert_nothing_stored(forged["_id"], device=device)
 
 
@@ -168,19 +184,11 @@ def test_a_large_replicated_batch_is_checked_and_its_receipts_signed_by_the_work
     device = hall.enroll("孙丽", grid="grid-a")
     sent = [new_case(device, 400 + n) for n in range(MIN_BATCH)]
     forged, forged_files = new_case(device, 500, advance=False)
-    docs = []
-    for n, (case, files) in enumerate([*sent, (forged, flipped(forged_files))]):
-        rev = f"1-{n:032x}"
-        docs.append(
-            {**attach(case, files), "_rev": rev, "_revisions": {"start": 1, "ids": [rev[2:]]}}
-        )
+    docs = replicated([*sent, (forged, flipped(forged_files))])
     results = bulk(device, docs, new_edits=False)
     assert [refusal(r) for r in results] == ["attachment_mismatch"]
     assert checked_here == []
     assert workers.batches_shared == shared + 1
     assert parts.receipts.presigned_used == used + len(sent)
-    for (case, files), doc in zip(sent, docs, strict=False):
-        [receipt] = hall.receipts_for(case["_id"])
-        device.verify_receipt(receipt, case, files)
-        assert receipt["for"]["rev"] == doc["_rev"]
+    assert_receipts(hall, device, sent, docs)
     hall.assert_nothing_stored(forged["_id"], device=device)
