@@ -4,7 +4,7 @@ on PostgreSQL (tests/pg/test_store_pg.py) with their own ``store`` fixture."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -404,6 +404,88 @@ def test_a_preparing_policy_checks_every_document_before_the_write_transaction(
         "p1",
         "p3",
     ]
+
+
+class _ChecksInBatches:
+    """A BatchWritePolicy: refuses a document whose ``after`` names no document stored before
+    it (in the database or earlier in the batch), the way a policy checks a chain of its own."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[Any, ...]] = []
+        self.fail_at_end = False
+
+    def begin_batch(
+        self, principal: Principal, bodies: Sequence[Mapping[str, Any]], context: WriteContext
+    ) -> None:
+        self.log.append(("begin", [b.get("n") for b in bodies], dict(context.batch)))
+        context.batch["stored"] = set()
+
+    def check_write(
+        self,
+        principal: Principal,
+        new_doc: Mapping[str, Any],
+        old_doc: Mapping[str, Any] | None,
+        context: WriteContext,
+    ) -> None:
+        self.log.append(("check", new_doc["_id"]))
+        after = new_doc.get("after")
+        if after is not None and after not in context.batch["stored"]:
+            raise Forbidden(f"out_of_order: {after} is not stored before it")
+
+    def after_write(
+        self, principal: Principal, new_doc: Mapping[str, Any], context: WriteContext
+    ) -> None:
+        self.log.append(("after", new_doc["_id"]))
+        context.batch["stored"].add(new_doc["_id"])
+
+    def end_batch(self, principal: Principal, context: WriteContext) -> None:
+        self.log.append(("end", sorted(context.batch["stored"])))
+        if self.fail_at_end:
+            raise RuntimeError("the policy's own write failed")
+
+
+def test_a_batch_policy_sees_each_write_as_one_batch_inside_its_transaction(
+    store: Store,
+) -> None:
+    """begin_batch before the first check with every body in order, state shared by the
+    batch's documents and fresh for the next write, end_batch after the last after_write and
+    inside the transaction: when it fails, nothing of the write is stored."""
+    policy = _ChecksInBatches()
+    store.write_policy = policy
+    store.create_database("db")
+    bob = Principal("bob")
+    results = store.bulk_docs(
+        "db",
+        [
+            parse_incoming({"_id": "a", "n": 1}, new_edits=True),
+            parse_incoming({"_id": "b", "n": 2, "after": "a"}, new_edits=True),
+            parse_incoming({"_id": "c", "n": 3, "after": "z"}, new_edits=True),
+        ],
+        principal=bob,
+    )
+    assert [r.error is None for r in results] == [True, True, False]
+    assert policy.log == [
+        ("begin", [1, 2, 3], {}),
+        ("check", "a"),
+        ("after", "a"),
+        ("check", "b"),
+        ("after", "b"),
+        ("check", "c"),
+        ("end", ["a", "b"]),
+    ]
+    policy.log.clear()
+    [result] = store.bulk_docs(
+        "db", [parse_incoming({"_id": "d", "after": "a"}, new_edits=True)], principal=bob
+    )
+    assert result.error is not None and result.error.reason.startswith("out_of_order")
+    assert policy.log[0] == ("begin", [None], {})  # nothing left over from the last write
+    before = store.info("db").update_seq
+    policy.fail_at_end = True
+    with pytest.raises(RuntimeError, match="own write"):
+        store.bulk_docs("db", [parse_incoming({"_id": "e"}, new_edits=True)], principal=bob)
+    assert store.info("db").update_seq == before
+    with pytest.raises(NotFound):
+        store.document("db", "e")
 
 
 def test_companions_commit_with_their_write_or_not_at_all(store: Store) -> None:

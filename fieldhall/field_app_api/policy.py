@@ -62,16 +62,26 @@ __all__ = ["DEVICE_TYPES", "FieldPolicy", "refuse"]
 DEVICE_TYPES = frozenset(documents.DEVICE_TYPES)
 SERVER_TYPES = frozenset(documents.SERVER_TYPES)
 
-# The chain's two statements run once per device document, inside the write transaction:
-# on the driver's connection (Database.raw), as the store's own hot statements are.
+# The chain's statements run inside the write transaction, on the driver's connection
+# (Database.raw), as the store's own hot statements are: for a batch, one read of the links
+# around all of its documents before they are checked and one insert of the new links after
+# (begin_batch, end_batch); for a lone document, the same per document.
 _LINKS_AROUND = (
     f"SELECT device_seq, hash, prev_hash FROM {ChainEntry.__tablename__}"
     " WHERE device_id = ? AND device_seq BETWEEN ? AND ?"
 )
+_LINKS_AT = (
+    f"SELECT device_seq, hash, prev_hash FROM {ChainEntry.__tablename__}"
+    " WHERE device_id = ? AND device_seq IN ({marks})"
+)
+_LINKS_PER_READ = 500  # sequence numbers per read: below every SQLite's parameter limit
 _ADD_LINK = (
     f"INSERT INTO {ChainEntry.__tablename__}"
     " (device_id, device_seq, doc_id, hash, prev_hash, received_at) VALUES (?, ?, ?, ?, ?, ?)"
 )
+# context.batch keys: the device's links around the batch's documents as the batch goes on
+# (device_seq -> link), and the rows of the links its documents add.
+_CHAIN, _NEW_LINKS = "field.chain", "field.new_links"
 _REMEMBERED_HASHES = 10_000
 
 DocumentValidator = Callable[[Mapping[str, Any]], None]
@@ -238,22 +248,53 @@ class FieldPolicy:
             if isinstance(prepared, _Prepared) and prepared.signed_hash
             else chain_hash(_signed_view(new_doc))
         )
-        raw = Database.raw(context.connection)
-        raw.run(
-            _sql(raw, _ADD_LINK),
-            (
-                device.device_id,
-                new_doc["device_seq"],
-                new_doc["_id"],
-                signed_hash,
-                new_doc.get("prev_hash"),
-                _column_time(raw, now()),
-            ),
-        )
+        seq, prev_hash = new_doc["device_seq"], new_doc.get("prev_hash")
+        link = (device.device_id, seq, new_doc["_id"], signed_hash, prev_hash)
+        chain = context.batch.get(_CHAIN)
+        if chain is None:  # a write without begin_batch
+            raw = Database.raw(context.connection)
+            raw.run(_sql(raw, _ADD_LINK), (*link, _column_time(raw, now())))
+        else:  # the batch's later documents are checked against this one
+            chain[seq] = ChainLink(signed_hash, prev_hash)
+            context.batch[_NEW_LINKS].append(link)
         with self._written_lock:
             self._written[_written_key(new_doc)] = signed_hash
             while len(self._written) > _REMEMBERED_HASHES:
                 self._written.popitem(last=False)
+
+    def begin_batch(
+        self, principal: Principal, bodies: Sequence[Mapping[str, Any]], context: WriteContext
+    ) -> None:
+        """Read the device's links around every document of the batch at once."""
+        device = principal.context.get("device")
+        if principal.is_admin or not isinstance(device, DeviceIdentity):
+            return
+        wanted = sorted(
+            {
+                near
+                for body in bodies
+                if isinstance(seq := body.get("device_seq"), int) and not isinstance(seq, bool)
+                for near in (seq - 1, seq, seq + 1)
+            }
+        )
+        raw = Database.raw(context.connection)
+        chain: dict[int, ChainLink] = {}
+        for start in range(0, len(wanted), _LINKS_PER_READ):
+            part = wanted[start : start + _LINKS_PER_READ]
+            sql = _LINKS_AT.format(marks=", ".join("?" * len(part)))
+            for seq, hash_, prev in raw.rows(_sql(raw, sql), (device.device_id, *part)):
+                chain[seq] = ChainLink(hash_, prev)
+        context.batch[_CHAIN], context.batch[_NEW_LINKS] = chain, []
+
+    def end_batch(self, principal: Principal, context: WriteContext) -> None:
+        """Add the batch's new links in one statement."""
+        links = context.batch.get(_NEW_LINKS)
+        if not links:
+            return
+        raw = Database.raw(context.connection)
+        at = _column_time(raw, now())
+        raw.many(_sql(raw, _ADD_LINK), [(*link, at) for link in links])
+        links.clear()
 
     def _check_document(self, principal: Principal, database: str, doc: Mapping[str, Any]) -> str:
         """Steps 1–5; the hash of the document's signed bytes."""
@@ -348,9 +389,11 @@ class FieldPolicy:
         seq = doc.get("device_seq")
         if not isinstance(seq, int) or isinstance(seq, bool):
             raise refuse("schema_invalid", "/device_seq: must be an integer")
-        raw = Database.raw(context.connection)
-        rows = raw.rows(_sql(raw, _LINKS_AROUND), (device.device_id, seq - 1, seq + 1))
-        entries = {row_seq: ChainLink(hash_, prev) for row_seq, hash_, prev in rows}
+        entries = context.batch.get(_CHAIN)
+        if entries is None:  # a write without begin_batch
+            raw = Database.raw(context.connection)
+            rows = raw.rows(_sql(raw, _LINKS_AROUND), (device.device_id, seq - 1, seq + 1))
+            entries = {row_seq: ChainLink(hash_, prev) for row_seq, hash_, prev in rows}
         verdict = check_chain(entries, _signed_view(doc), own_hash=signed_hash)
         if verdict.status is ChainStatus.CHAIN_FORK:
             raise refuse("chain_fork", verdict.detail)
@@ -358,14 +401,9 @@ class FieldPolicy:
             raise Unchanged()
 
 
-# Each statement as SQLite (``?``) and as psycopg (``%s``) take it.
-_DIALECTS = {
-    text: {True: text, False: text.replace("?", "%s")} for text in (_LINKS_AROUND, _ADD_LINK)
-}
-
-
 def _sql(raw: Raw, text: str) -> str:
-    return _DIALECTS[text][raw.is_sqlite]
+    """A statement as SQLite (``?``) or psycopg (``%s``) takes it."""
+    return text if raw.is_sqlite else text.replace("?", "%s")
 
 
 def _column_time(raw: Raw, moment: datetime) -> datetime | str:

@@ -8,6 +8,9 @@ in ``_bulk_docs`` exactly as CouchDB reports a ``validate_doc_update`` failure. 
 checks are costly and do not depend on what is stored (signatures, schemas, the bytes of
 attachments) also implements :class:`PreparingWritePolicy`: those run before the transaction
 begins, outside the database's write lock, and the transaction only consults their outcome.
+A policy that reads or writes rows of its own per document implements
+:class:`BatchWritePolicy` too, to read them for a whole batch at once and write them in one
+statement.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from .documents import IncomingAttachment, StoredAttachment
 __all__ = [
     "ADMIN",
     "BatchPreparingWritePolicy",
+    "BatchWritePolicy",
     "ChannelFunction",
     "PreparingWritePolicy",
     "Principal",
@@ -59,6 +63,8 @@ class WriteContext:
     new_edits: bool
     # What PreparingWritePolicy.prepare_write returned for this document (None: not prepared).
     prepared: object = None
+    # The same for every document of one write: a BatchWritePolicy's own state for the batch.
+    batch: dict[str, Any] = field(default_factory=dict)
 
 
 class Unchanged(Exception):
@@ -109,6 +115,24 @@ class BatchPreparingWritePolicy(PreparingWritePolicy, Protocol):
         """``prepare_write`` for the documents of a batch at once, in their order (``None``
         where an item of the batch is not a document, and for it), so that the policy may
         share the work out; the same outcomes as one call per document."""
+
+
+@runtime_checkable
+class BatchWritePolicy(WritePolicy, Protocol):
+    def begin_batch(
+        self,
+        principal: Principal,
+        bodies: Sequence[Mapping[str, Any]],
+        context: WriteContext,
+    ) -> None:
+        """Called inside the write transaction before ``check_write`` sees the first of these
+        documents (their bodies, in order): the policy may read at once into
+        ``context.batch`` what it would read per document. Must not write anything."""
+
+    def end_batch(self, principal: Principal, context: WriteContext) -> None:
+        """Called in the same transaction after the last ``after_write`` of the batch (also
+        when nothing was stored): the policy writes what its ``after_write`` calls left in
+        ``context.batch``."""
 
 
 StubResolver = Callable[[Principal, str, str, IncomingAttachment], StoredAttachment | None]

@@ -34,6 +34,7 @@ from .errors import BadRequest, Conflict, CouchError, Forbidden, NotFound, Preco
 from .policy import (
     ADMIN,
     BatchPreparingWritePolicy,
+    BatchWritePolicy,
     ChannelFunction,
     PreparingWritePolicy,
     Principal,
@@ -752,9 +753,11 @@ class Store:
                 db_row = self._db_row(conn, name, lock=True)
                 batch = _Batch(self, conn, db_row, principal, new_edits)
                 batch.prefetch(d.doc_id for d in docs if isinstance(d, IncomingDoc))
+                batch.begin([d.body for d in docs if isinstance(d, IncomingDoc)])
                 results = [
                     batch.apply(doc, ready) for doc, ready in zip(docs, prepared, strict=True)
                 ]
+                batch.end()
                 batch.flush()
                 companions = self._write_companions(conn, db_row, name, principal, batch)
                 if in_transaction is not None:
@@ -1115,6 +1118,23 @@ class _Batch:
             or store.channel_function is not None
             or store.commit_listeners
         )
+        # A BatchWritePolicy's state for this batch, shared by every document's context.
+        self.policy_state: dict[str, Any] = {}
+
+    def begin(self, bodies: Sequence[Mapping[str, Any]]) -> None:
+        policy = self.store.write_policy
+        if isinstance(policy, BatchWritePolicy):
+            policy.begin_batch(self.principal, bodies, self._context(None))
+
+    def end(self) -> None:
+        policy = self.store.write_policy
+        if isinstance(policy, BatchWritePolicy):
+            policy.end_batch(self.principal, self._context(None))
+
+    def _context(self, prepared: object) -> WriteContext:
+        return WriteContext(
+            self.conn, self.db_row.name, self.new_edits, prepared, self.policy_state
+        )
 
     def apply(self, doc: IncomingDoc | CouchError, prepared: object = None) -> WriteResult:
         if isinstance(doc, CouchError):
@@ -1183,7 +1203,7 @@ class _Batch:
         policy = self.store.write_policy
         context = None
         if policy is not None and full_doc is not None:
-            context = WriteContext(self.conn, self.db_row.name, self.new_edits, prepared)
+            context = self._context(prepared)
             # The policy judges first, so a refused document is refused for what it is
             # (e.g. a forged signature), whatever the state of the tree.
             try:

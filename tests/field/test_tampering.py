@@ -381,6 +381,37 @@ def test_a_gap_is_accepted_and_then_filled(hall: FieldHall, started: DeviceClien
     assert chain[two["device_seq"]] == two["_id"] and chain[three["device_seq"]] == three["_id"]
 
 
+def test_a_predecessor_contradicting_its_successor_earlier_in_the_batch(
+    hall: FieldHall, started: DeviceClient
+) -> None:
+    bob = started
+    middle, middle_files = new_case(bob, seed())
+    last, last_files = new_case(bob, seed())
+    impostor = forge(bob, middle, form={**middle["form"], "household_type": "外地户籍本地常住"})
+    results = bulk(bob, [attach(last, last_files), attach(impostor, middle_files)])
+    assert results[0].get("ok") is True
+    assert refusal(results[1]) == "chain_fork"
+    hall.assert_nothing_stored(impostor["_id"])
+    accepted(bob, middle, middle_files)
+
+
+def test_a_chain_sent_backwards_in_one_batch_is_accepted_link_by_link(
+    hall: FieldHall, started: DeviceClient
+) -> None:
+    bob = started
+    cases = [new_case(bob, seed()) for _ in range(4)]
+    # Each closes the gap before the one sent before it; a retry in the batch changes nothing.
+    sent = [attach(doc, files) for doc, files in reversed(cases)]
+    results = bulk(bob, [*sent, sent[1]])
+    assert [r.get("ok") for r in results] == [True] * 5
+    assert results[4]["rev"] == results[1]["rev"]
+    chain = hall.chain(bob.state.device_id)
+    assert {doc["device_seq"]: chain.get(doc["device_seq"]) for doc, _ in cases} == {
+        doc["device_seq"]: doc["_id"] for doc, _ in cases
+    }
+    assert all(len(hall.receipts_for(doc["_id"])) == 1 for doc, _ in cases)
+
+
 def test_the_device_seq_of_a_refused_document_stays_a_gap(
     hall: FieldHall, started: DeviceClient
 ) -> None:
