@@ -21,6 +21,7 @@ from fieldhall.schemas.ijson import check_ijson
 __all__ = ["UNSIGNED_MEMBERS", "canonical_bytes", "orjson_writes_jcs", "signable", "signed_bytes"]
 
 _MAX_SAFE_INT = 2**53 - 1  # I-JSON: larger integers are not exact in JSON
+_MAX_WALK = 1_000_000  # values that are not strings
 
 UNSIGNED_MEMBERS = frozenset(
     {"_rev", "_revisions", "_attachments", "_conflicts", "_deleted_conflicts"}
@@ -72,22 +73,33 @@ def orjson_writes_jcs(value: Any, *, floats: bool = True) -> bool:
     code points); integers within I-JSON's safe range are written alike; a float only when
     rfc8785 writes it as orjson does (not ``1.0``, which JCS writes ``1``, nor most exponents);
     ``floats=False`` refuses every float. Exact dicts, lists and tuples only."""
-    kind = type(value)
-    if kind is str or kind is bool or value is None:
-        return True
-    if kind is int:
-        return bool(-_MAX_SAFE_INT <= value <= _MAX_SAFE_INT)
-    if kind is float:
-        return floats and _float_alike(value)
-    if kind is dict:
-        return all(
-            type(key) is str
-            and (key.isascii() or max(key, default="") <= "\uffff")
-            and orjson_writes_jcs(item, floats=floats)
-            for key, item in value.items()
-        )
-    if kind is list or kind is tuple:
-        return all(orjson_writes_jcs(item, floats=floats) for item in value)
+    # A walk with a stack of its own that skips strings without a call, as most values of a
+    # signed document are; nesting is rfc8785's to judge, and so is a value that contains
+    # itself (the walk gives up on it after _MAX_WALK values).
+    stack = [value]
+    pop, push = stack.pop, stack.append
+    for _ in range(_MAX_WALK):
+        if not stack:
+            return True
+        item = pop()
+        kind = type(item)
+        if kind is dict:
+            for key, member in item.items():
+                if type(key) is not str or not (key.isascii() or max(key, default="") <= "\uffff"):
+                    return False
+                if type(member) is not str:
+                    push(member)
+        elif kind is list or kind is tuple:
+            for member in item:
+                if type(member) is not str:
+                    push(member)
+        elif kind is str or kind is bool or item is None:
+            continue
+        elif kind is int:
+            if not -_MAX_SAFE_INT <= item <= _MAX_SAFE_INT:
+                return False
+        elif kind is not float or not (floats and _float_alike(item)):
+            return False
     return False
 
 

@@ -201,3 +201,16 @@ def test_every_code_point_is_escaped_as_rfc8785_escapes_it() -> None:
 
 def test_a_case_takes_the_fast_path() -> None:
     assert orjson_writes_jcs(signed("case"))
+
+
+def test_a_value_that_contains_itself_or_nests_deeply_goes_to_rfc8785() -> None:
+    looped: dict[str, Any] = {"case": "c1"}
+    looped["self"] = [looped]
+    assert not orjson_writes_jcs(looped)
+    with pytest.raises(RecursionError):
+        canonical_bytes(looped)
+    deep: Any = "leaf"
+    for _ in range(300):  # deeper than orjson writes (255)
+        deep = {"in": [deep]}
+    assert orjson_writes_jcs(deep)
+    assert canonical_bytes(deep) == rfc8785.dumps(deep)
