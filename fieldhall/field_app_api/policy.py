@@ -29,6 +29,7 @@ for good. Anything temporary (a busy database) surfaces as a 5xx from the store 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from collections import OrderedDict
@@ -37,6 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from PIL import Image
 
 from fieldhall.schemas import documents
@@ -83,6 +85,7 @@ _ADD_LINK = (
 # (device_seq -> link), and the rows of the links its documents add.
 _CHAIN, _NEW_LINKS = "field.chain", "field.new_links"
 _REMEMBERED_HASHES = 10_000
+_KEYS_KEPT = 1024  # devices whose public key stays loaded
 
 DocumentValidator = Callable[[Mapping[str, Any]], None]
 AttachmentInspector = Callable[[str, str, Mapping[str, Any]], None]
@@ -336,7 +339,7 @@ class FieldPolicy:
         except IJsonError:
             signed = b""  # verify_document refuses the document and says why
         try:
-            verify_document(view, b64url_decode(device.public_key), payload=signed or None)
+            verify_document(view, _public_key(device.public_key), payload=signed or None)
         except SignatureInvalid as exc:
             raise Forbidden(exc.reason) from exc
         return signed
@@ -410,6 +413,13 @@ def _column_time(raw: Raw, moment: datetime) -> datetime | str:
     """A time as SQLAlchemy binds it to the table's DateTime column: on SQLite, its text
     format (UTC, as ``now`` gives it); psycopg takes the value itself."""
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f") if raw.is_sqlite else moment
+
+
+@functools.lru_cache(maxsize=_KEYS_KEPT)
+def _public_key(text: str) -> Ed25519PublicKey:
+    """An enrolled device's key (checked at enrollment), loaded once per device: the
+    documents of a batch share it."""
+    return Ed25519PublicKey.from_public_bytes(b64url_decode(text))
 
 
 def _from_wire(wire: Wire) -> _Prepared:

@@ -28,6 +28,7 @@ from ulid import ULID
 
 from fieldhall.schemas.chain import chain_hash
 from fieldhall.schemas.signatures import rfc3339_utc, sign_in_place
+from fieldhall.sync.connection import Database
 from fieldhall.sync.documents import IncomingDoc, parse_incoming
 from fieldhall.sync.policy import ADMIN, Principal
 from fieldhall.sync.store import WriteResult
@@ -43,6 +44,9 @@ __all__ = ["ReceiptSigner", "ReceiptWriter", "build_receipt"]
 log = logging.getLogger("fieldhall.field_app_api.receipts")
 
 _issued = ReceiptIssued.__table__  # type: ignore[attr-defined]
+_RECORD_ISSUED = (
+    f"INSERT INTO {ReceiptIssued.__tablename__} (doc_id, receipt_id, rev) VALUES (?, ?, ?)"
+)
 _PRESIGNED_KEPT = 10_000  # receipts signed ahead and not yet taken (refused, retried writes)
 
 
@@ -157,7 +161,12 @@ class ReceiptWriter:
         if not todo:
             return []
         receipts, issued = self._receipts(todo)
-        connection.execute(insert(_issued), issued)
+        # On the driver's connection, as the store's own hot statements are (Database.raw).
+        raw = Database.raw(connection)
+        raw.many(
+            _RECORD_ISSUED if raw.is_sqlite else _RECORD_ISSUED.replace("?", "%s"),
+            [(row["doc_id"], row["receipt_id"], row["rev"]) for row in issued],
+        )
         return [parse_incoming(r, new_edits=True) for r in receipts]
 
     def ensure_signing_key(self) -> None:
