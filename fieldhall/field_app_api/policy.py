@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from PIL import Image
 
@@ -72,11 +73,14 @@ _LINKS_AROUND = (
     f"SELECT device_seq, hash, prev_hash FROM {ChainEntry.__tablename__}"
     " WHERE device_id = ? AND device_seq BETWEEN ? AND ?"
 )
-_LINKS_AT = (
-    f"SELECT device_seq, hash, prev_hash FROM {ChainEntry.__tablename__}"
-    " WHERE device_id = ? AND device_seq IN ({marks})"
-)
-_LINKS_PER_READ = 500  # sequence numbers per read: below every SQLite's parameter limit
+# One statement text whatever the batch's size, as the store's own lists of keys: the
+# sequence numbers as a JSON array on SQLite, as an array on PostgreSQL.
+_LINKS_AT = {
+    True: f"SELECT device_seq, hash, prev_hash FROM {ChainEntry.__tablename__}"
+    " WHERE device_id = ? AND device_seq IN (SELECT value FROM json_each(?))",
+    False: f"SELECT device_seq, hash, prev_hash FROM {ChainEntry.__tablename__}"
+    " WHERE device_id = %s AND device_seq = ANY(%s)",
+}
 _ADD_LINK = (
     f"INSERT INTO {ChainEntry.__tablename__}"
     " (device_id, device_seq, doc_id, hash, prev_hash, received_at) VALUES (?, ?, ?, ?, ?, ?)"
@@ -256,7 +260,7 @@ class FieldPolicy:
         chain = context.batch.get(_CHAIN)
         if chain is None:  # a write without begin_batch
             raw = Database.raw(context.connection)
-            raw.run(_sql(raw, _ADD_LINK), (*link, _column_time(raw, now())))
+            raw.run(raw.statement(_ADD_LINK), (*link, _column_time(raw, now())))
         else:  # the batch's later documents are checked against this one
             chain[seq] = ChainLink(signed_hash, prev_hash)
             context.batch[_NEW_LINKS].append(link)
@@ -272,7 +276,7 @@ class FieldPolicy:
         device = principal.context.get("device")
         if principal.is_admin or not isinstance(device, DeviceIdentity):
             return
-        wanted = sorted(
+        wanted = list(
             {
                 near
                 for body in bodies
@@ -281,12 +285,9 @@ class FieldPolicy:
             }
         )
         raw = Database.raw(context.connection)
-        chain: dict[int, ChainLink] = {}
-        for start in range(0, len(wanted), _LINKS_PER_READ):
-            part = wanted[start : start + _LINKS_PER_READ]
-            sql = _LINKS_AT.format(marks=", ".join("?" * len(part)))
-            for seq, hash_, prev in raw.rows(_sql(raw, sql), (device.device_id, *part)):
-                chain[seq] = ChainLink(hash_, prev)
+        seqs = orjson.dumps(wanted).decode() if raw.is_sqlite else wanted
+        rows = raw.rows(_LINKS_AT[raw.is_sqlite], (device.device_id, seqs))
+        chain = {seq: ChainLink(hash_, prev) for seq, hash_, prev in rows}
         context.batch[_CHAIN], context.batch[_NEW_LINKS] = chain, []
 
     def end_batch(self, principal: Principal, context: WriteContext) -> None:
@@ -296,7 +297,7 @@ class FieldPolicy:
             return
         raw = Database.raw(context.connection)
         at = _column_time(raw, now())
-        raw.many(_sql(raw, _ADD_LINK), [(*link, at) for link in links])
+        raw.many(raw.statement(_ADD_LINK), [(*link, at) for link in links])
         links.clear()
 
     def _check_document(self, principal: Principal, database: str, doc: Mapping[str, Any]) -> str:
@@ -395,18 +396,13 @@ class FieldPolicy:
         entries = context.batch.get(_CHAIN)
         if entries is None:  # a write without begin_batch
             raw = Database.raw(context.connection)
-            rows = raw.rows(_sql(raw, _LINKS_AROUND), (device.device_id, seq - 1, seq + 1))
+            rows = raw.rows(raw.statement(_LINKS_AROUND), (device.device_id, seq - 1, seq + 1))
             entries = {row_seq: ChainLink(hash_, prev) for row_seq, hash_, prev in rows}
         verdict = check_chain(entries, _signed_view(doc), own_hash=signed_hash)
         if verdict.status is ChainStatus.CHAIN_FORK:
             raise refuse("chain_fork", verdict.detail)
         if verdict.status is ChainStatus.RETRY_IDENTICAL:
             raise Unchanged()
-
-
-def _sql(raw: Raw, text: str) -> str:
-    """A statement as SQLite (``?``) or psycopg (``%s``) takes it."""
-    return text if raw.is_sqlite else text.replace("?", "%s")
 
 
 def _column_time(raw: Raw, moment: datetime) -> datetime | str:

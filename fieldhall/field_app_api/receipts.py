@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 from sqlmodel import col, select
 from ulid import ULID
@@ -43,7 +42,6 @@ __all__ = ["ReceiptSigner", "ReceiptWriter", "build_receipt"]
 
 log = logging.getLogger("fieldhall.field_app_api.receipts")
 
-_issued = ReceiptIssued.__table__  # type: ignore[attr-defined]
 _RECORD_ISSUED = (
     f"INSERT INTO {ReceiptIssued.__tablename__} (doc_id, receipt_id, rev) VALUES (?, ?, ?)"
 )
@@ -161,12 +159,7 @@ class ReceiptWriter:
         if not todo:
             return []
         receipts, issued = self._receipts(todo)
-        # On the driver's connection, as the store's own hot statements are (Database.raw).
-        raw = Database.raw(connection)
-        raw.many(
-            _RECORD_ISSUED if raw.is_sqlite else _RECORD_ISSUED.replace("?", "%s"),
-            [(row["doc_id"], row["receipt_id"], row["rev"]) for row in issued],
-        )
+        _record_issued(connection, issued)
         return [parse_incoming(r, new_edits=True) for r in receipts]
 
     def ensure_signing_key(self) -> None:
@@ -201,7 +194,7 @@ class ReceiptWriter:
             failed = [r for r in results if r.error is not None]
             if failed:  # nothing of the batch commits
                 raise RuntimeError(f"receipt write failed: {failed[0].to_json()}")
-            connection.execute(insert(_issued), issued)
+            _record_issued(connection, issued)
 
         # The receipts and the record that they were issued commit together: one write.
         self.service.store.bulk_docs(FIELD_DB, incoming, principal=ADMIN, in_transaction=record)
@@ -209,7 +202,7 @@ class ReceiptWriter:
 
     def _receipts(
         self, docs: Sequence[Mapping[str, Any]]
-    ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    ) -> tuple[list[dict[str, Any]], list[tuple[str, str, str]]]:
         """The signed receipts of ``docs`` and their ``field_receipt_issued`` rows."""
         received_at = rfc3339_utc(now())
         policy = self.service.store.write_policy
@@ -235,7 +228,7 @@ class ReceiptWriter:
                 )
             receipts.append(receipt)
         issued = [
-            {"doc_id": doc["_id"], "receipt_id": receipt["_id"], "rev": doc["_rev"]}
+            (doc["_id"], receipt["_id"], doc["_rev"])
             for doc, receipt in zip(docs, receipts, strict=True)
         ]
         return receipts, issued
@@ -285,3 +278,10 @@ class ReceiptWriter:
             issued += len(self.issue(docs))
             if last <= since:
                 continue
+
+
+def _record_issued(connection: Connection, issued: Sequence[tuple[str, str, str]]) -> None:
+    """That these receipts were issued: (document id, receipt id, rev) rows, on the driver's
+    connection (Database.raw), as the store's own hot statements are."""
+    raw = Database.raw(connection)
+    raw.many(raw.statement(_RECORD_ISSUED), issued)

@@ -78,6 +78,10 @@ class Raw:
         self._cursor = dbapi_connection.cursor()
         self.is_sqlite = is_sqlite
 
+    def statement(self, sql: str) -> str:
+        """``sql`` written with SQLite's ``?`` placeholders as this driver takes it."""
+        return sql if self.is_sqlite else sql.replace("?", "%s")
+
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
             self._cursor.execute(sql, params)
