@@ -355,17 +355,25 @@ def test_a_prev_hash_contradicting_the_stored_predecessor(
     refused_then_free(hall, bob, attach(wrong, files), "chain_fork", (case, files))
 
 
+def successor_and_impostor(
+    device: DeviceClient,
+) -> tuple[tuple[dict[str, Any], list[Material]], dict[str, Any], dict[str, Any]]:
+    """A case and its files, the next case (attached), and another content for the first
+    under its device_seq (attached): an impostor the next case contradicts."""
+    middle, middle_files = new_case(device, seed())
+    last, last_files = new_case(device, seed())
+    impostor = forge(device, middle, form={**middle["form"], "household_type": "外地户籍本地常住"})
+    return (middle, middle_files), attach(last, last_files), attach(impostor, middle_files)
+
+
 def test_a_predecessor_contradicting_its_stored_successor(
     hall: FieldHall, started: DeviceClient
 ) -> None:
     bob = started
-    middle, middle_files = new_case(bob, seed())
-    last, last_files = new_case(bob, seed())
-    accepted(bob, last, last_files)  # the gap before it is recorded
-    impostor = forge(bob, middle, form={**middle["form"], "household_type": "外地户籍本地常住"})
-    refused_then_free(
-        hall, bob, attach(impostor, middle_files), "chain_fork", (middle, middle_files)
-    )
+    legit, last, impostor = successor_and_impostor(bob)
+    [result] = bulk(bob, [last])  # the gap before it is recorded
+    assert result.get("ok") is True
+    refused_then_free(hall, bob, impostor, "chain_fork", legit)
 
 
 def test_a_gap_is_accepted_and_then_filled(hall: FieldHall, started: DeviceClient) -> None:
@@ -385,14 +393,12 @@ def test_a_predecessor_contradicting_its_successor_earlier_in_the_batch(
     hall: FieldHall, started: DeviceClient
 ) -> None:
     bob = started
-    middle, middle_files = new_case(bob, seed())
-    last, last_files = new_case(bob, seed())
-    impostor = forge(bob, middle, form={**middle["form"], "household_type": "外地户籍本地常住"})
-    results = bulk(bob, [attach(last, last_files), attach(impostor, middle_files)])
+    legit, last, impostor = successor_and_impostor(bob)
+    results = bulk(bob, [last, impostor])
     assert results[0].get("ok") is True
     assert refusal(results[1]) == "chain_fork"
     hall.assert_nothing_stored(impostor["_id"])
-    accepted(bob, middle, middle_files)
+    accepted(bob, *legit)
 
 
 def test_a_chain_sent_backwards_in_one_batch_is_accepted_link_by_link(
