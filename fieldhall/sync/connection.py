@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-__all__ = ["Database", "Raw", "create_store_engine"]
+__all__ = ["Database", "Raw", "create_store_engine", "for_driver"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -80,7 +80,7 @@ class Raw:
 
     def statement(self, sql: str) -> str:
         """``sql`` written with SQLite's ``?`` placeholders as this driver takes it."""
-        return sql if self.is_sqlite else sql.replace("?", "%s")
+        return for_driver(sql, self.is_sqlite)
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
@@ -104,6 +104,11 @@ class Raw:
             self._cursor.executemany(sql, rows)
         except Exception as exc:
             raise _translated(exc, sql, None) from exc
+
+
+def for_driver(sql: str, is_sqlite: bool) -> str:
+    """``sql`` written with SQLite's ``?`` placeholders as SQLite or psycopg (``%s``) takes it."""
+    return sql if is_sqlite else sql.replace("?", "%s")
 
 
 def _translated(exc: Exception, sql: str, params: Any) -> Exception:

@@ -28,7 +28,7 @@ from . import revtree
 from . import tables as t
 from .blobs import GC_GRACE_SECONDS, BlobStore, PendingBlobs
 from .changes import NOTIFY_CHANNEL, ChangeNotifier
-from .connection import Database, Raw
+from .connection import Database, Raw, for_driver
 from .documents import IncomingDoc, StoredAttachment
 from .errors import BadRequest, Conflict, CouchError, Forbidden, NotFound, PreconditionFailed
 from .policy import (
@@ -1002,7 +1002,7 @@ class _Sql:
         self.is_sqlite = is_sqlite
 
         def q(text: str) -> str:
-            return text if is_sqlite else text.replace("?", "%s")
+            return for_driver(text, is_sqlite)
 
         def among(column: str) -> str:
             if is_sqlite:

@@ -34,7 +34,7 @@ def database(tmp_path: Path) -> Iterator[Database]:
 
 def link(seq: int, prev: dict[str, Any] | None, content: str = "") -> dict[str, Any]:
     """A document of the device's chain (only what the chain check reads)."""
-    doc = {
+    return {
         "_id": f"case:{seq}{content}",
         "type": "case",
         "agent_id": DEVICE.agent_id,
@@ -43,7 +43,6 @@ def link(seq: int, prev: dict[str, Any] | None, content: str = "") -> dict[str, 
         "prev_hash": None if prev is None else chain_hash(prev),
         "form": {"content": content},
     }
-    return doc
 
 
 Write = Callable[[Database, list[dict[str, Any]]], list[str]]
