@@ -765,8 +765,7 @@ def measure_door(cases: int) -> str:
         ]
         parts = assemble(Settings.from_env(data_dir=data_dir))
         workers = parts.door_workers.wait_ready(60.0)
-        with parts.field.read_session() as session:
-            identity = authenticate_token(session, device.state.token)
+        identity = authenticate_token(parts.field.store.db, device.state.token)
         assert identity is not None
         principal = device_principal(identity)
         cpu = wall = 0.0

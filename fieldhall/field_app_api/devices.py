@@ -12,11 +12,19 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
 
+from fieldhall.sync.connection import Database
+
 from .enrollment import hash_token
 from .errors import FieldError
 from .tables import Agent, Device
 
 __all__ = ["DeviceIdentity", "authenticate_token", "list_devices", "revoke_device"]
+
+_BY_TOKEN = (
+    "SELECT d.id, d.revoked_at, d.public_key, a.id, a.grid_id, a.station_id, a.active"
+    f" FROM {Device.__tablename__} d JOIN {Agent.__tablename__} a ON a.id = d.agent_id"
+    " WHERE d.token_hash = ?"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,20 +46,21 @@ class DeviceIdentity:
         return frozenset(channels)
 
 
-def authenticate_token(session: Session, token: str) -> DeviceIdentity | None:
+def authenticate_token(db: Database, token: str) -> DeviceIdentity | None:
+    """The device whose token this is, unless it is revoked or its agent inactive. Every
+    device request asks (a revocation holds from the next request on), and a replication
+    makes four requests per batch: so one indexed read on the driver's connection (through
+    the ORM it took ~1.6 ms of the event loop per request during a push)."""
     if not token:
         return None
-    row = session.exec(
-        select(Device, Agent)
-        .join(Agent, col(Agent.id) == col(Device.agent_id))
-        .where(Device.token_hash == hash_token(token))
-    ).first()
+    with db.read_raw() as raw:
+        row = raw.first(raw.statement(_BY_TOKEN), (hash_token(token),))
     if row is None:
         return None
-    device, agent = row
-    if device.revoked_at is not None or not agent.active:
+    device_id, revoked_at, public_key, agent_id, grid_id, station_id, active = row
+    if revoked_at is not None or not active:
         return None
-    return DeviceIdentity(device.id, agent.id, agent.grid_id, agent.station_id, device.public_key)
+    return DeviceIdentity(device_id, agent_id, grid_id, station_id, public_key)
 
 
 def device_identity(session: Session, device_id: str) -> tuple[DeviceIdentity, bool] | None:

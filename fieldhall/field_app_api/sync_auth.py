@@ -27,8 +27,7 @@ class FieldSyncAuthenticator:
         header = request.headers.get("authorization", "")
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
-            with self.service.read_session() as session:
-                identity = authenticate_token(session, value.strip())
+            identity = authenticate_token(self.service.store.db, value.strip())
             if identity is None:
                 raise Unauthorized("unknown or revoked device token")
             return device_principal(identity)

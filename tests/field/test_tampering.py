@@ -773,6 +773,29 @@ def test_a_revoked_device_gets_401_from_the_next_request(hall: FieldHall, how: s
     assert revisions(hall, case["_id"]) == [rev]  # what it sent before stays
 
 
+def test_the_device_of_an_inactive_agent_gets_401_and_an_active_one_again(
+    hall: FieldHall,
+) -> None:
+    device = hall.enroll("停用测试", grid="grid-c")
+    headers = {"Authorization": f"Bearer {device.state.token}"}
+
+    def set_active(active: bool) -> None:
+        with hall.store.db.write() as conn:
+            conn.execute(
+                text("UPDATE field_agent SET active = :active WHERE id = :id"),
+                {"active": active, "id": device.state.agent_id},
+            )
+
+    with httpx.Client(base_url=hall.url, headers=headers, timeout=30.0) as client:
+        assert client.get("/sync/field/_changes").status_code == 200
+        set_active(False)
+        assert_unauthorized(client.get("/sync/field/_changes"))
+        assert_unauthorized(client.get("/api/v1/devices/me"))
+        set_active(True)
+        assert client.get("/sync/field/_changes").status_code == 200
+        assert client.get("/api/v1/devices/me").status_code == 200
+
+
 # ---------------------------------------------------------------------- enrollment codes
 
 

@@ -46,8 +46,7 @@ def require_device(request: Request) -> DeviceIdentity:  # type: ignore[type-arg
     token = bearer_token(request.headers.get("authorization", ""))
     if token is None:
         raise FieldError(DEVICE_UNAUTHORIZED, "a device bearer token is required", status=401)
-    with service_of(request).read_session() as session:
-        identity = authenticate_token(session, token)
+    identity = authenticate_token(service_of(request).store.db, token)
     if identity is None:
         raise FieldError(DEVICE_UNAUTHORIZED, "unknown or revoked device token", status=401)
     return identity
