@@ -342,7 +342,7 @@ def prepare_ingest(workdir: Path, node: str, hall: Server, couch: Server, sizes:
     return ingest
 
 
-def cpu_seconds(pid: int) -> float:
+def server_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a server so far, with its child processes': the door's
     worker processes check a large batch (alive for the server's life, so not in its own
     children's times until they end; those that ended and were waited for are)."""
@@ -357,7 +357,7 @@ def cpu_seconds(pid: int) -> float:
             continue
         for child in children:
             try:
-                total += cpu_seconds(int(child))
+                total += server_cpu_seconds(int(child))
             except OSError:  # the child ended meanwhile
                 pass
     return total
@@ -378,15 +378,15 @@ def push_verified(ingest: Ingest, r: int) -> Figure:
     device = round_.device
     pid = hall.pid
     assert pid is not None
-    before = cpu_seconds(pid)
+    before = server_cpu_seconds(pid)
     summary = run_node(
         ingest.node, "push", str(round_.files[VERIFIED]), device.state.sync_url, device.state.token
     )
-    during = cpu_seconds(pid) - before
+    during = server_cpu_seconds(pid) - before
     caught_up, state = wait_for_projector(hall)
-    after = cpu_seconds(pid) - before
+    after = server_cpu_seconds(pid) - before
     photos_done = caught_up + wait_for_photos(hall)
-    after_photos = cpu_seconds(pid) - before
+    after_photos = server_cpu_seconds(pid) - before
     # Every case is stored (PouchDB counted no refusal; check the server's side too).
     with hall.client() as client:
         response = client.post(f"/sync/{FIELD_DB}/_all_docs", json={"keys": round_.ids})
@@ -417,9 +417,9 @@ def push_plain(ingest: Ingest, r: int, kind: str) -> Figure:
         create_db(client, db)
     pid = couch.pid
     assert pid is not None
-    before = cpu_seconds(pid)
+    before = server_cpu_seconds(pid)
     summary = run_node(ingest.node, "push", str(round_.files[kind]), f"{couch.auth_url}/{db}")
-    during = cpu_seconds(pid) - before
+    during = server_cpu_seconds(pid) - before
     with couch.client() as client:
         count = client.get(f"/{db}").json()["doc_count"]
     if count != ingest.sizes.cases:
@@ -591,9 +591,9 @@ def measure_pull(node: str, hall: Server, device: DeviceClient, sizes: Sizes) ->
     pulls, cpus, details = [], [], []
     for n in range(sizes.pulls):
         print(f"pull {n + 1} ...", file=sys.stderr, flush=True)
-        before = cpu_seconds(pid)
+        before = server_cpu_seconds(pid)
         summary = run_node(node, "pull", url, token, str(own))
-        cpus.append(cpu_seconds(pid) - before)
+        cpus.append(server_cpu_seconds(pid) - before)
         pulls.append(summary["seconds"])
         details.append(summary)
     median = statistics.median(pulls)

@@ -488,6 +488,35 @@ def test_a_batch_policy_sees_each_write_as_one_batch_inside_its_transaction(
         store.document("db", "e")
 
 
+def test_a_write_and_its_companions_are_each_a_batch_to_a_batch_policy(store: Store) -> None:
+    policy = _ChecksInBatches()
+    store.write_policy = policy
+    store.create_database("db")
+
+    def acknowledge(
+        connection: Any, db: str, principal: Principal, docs: list[dict[str, Any]]
+    ) -> list[IncomingDoc]:
+        if principal.is_admin:
+            return []
+        return [parse_incoming({"_id": f"ack:{d['_id']}", "n": 9}, new_edits=True) for d in docs]
+
+    store.companion_writers.append(acknowledge)
+    [result] = store.bulk_docs(
+        "db", [parse_incoming({"_id": "a", "n": 1}, new_edits=True)], principal=Principal("bob")
+    )
+    assert result.error is None
+    assert policy.log == [
+        ("begin", [1], {}),
+        ("check", "a"),
+        ("after", "a"),
+        ("end", ["a"]),
+        ("begin", [9], {}),
+        ("check", "ack:a"),
+        ("after", "ack:a"),
+        ("end", ["ack:a"]),
+    ]
+
+
 def test_companions_commit_with_their_write_or_not_at_all(store: Store) -> None:
     """A companion writer's documents (and its own statements) commit in the transaction of
     the write they accompany; when one is refused, nothing of the write is stored."""

@@ -793,9 +793,11 @@ class Store:
             return None
         companions = _Batch(self, conn, db_row, ADMIN, new_edits=True)
         companions.prefetch(d.doc_id for d in docs)
+        companions.begin([d.body for d in docs])
         failed = [r for r in (companions.apply(doc) for doc in docs) if r.error is not None]
         if failed:  # the write and its companions commit together or not at all
             raise RuntimeError(f"a companion document was refused: {failed[0].to_json()}")
+        companions.end()
         companions.flush()
         return companions
 
