@@ -33,7 +33,7 @@ from fieldhall.sync.policy import ADMIN, Principal
 from fieldhall.sync.store import WriteResult
 
 from .clock import now
-from .keys import current_signing_key, existing_signing_key
+from .keys import current_signing_key, existing_signing_key, signing_key_bytes
 from .policy import DEVICE_TYPES, FieldPolicy, _signed_view
 from .service import FIELD_DB, FieldService
 from .tables import ReceiptIssued
@@ -123,11 +123,14 @@ class ReceiptWriter:
         """The signer of the receipts of a batch about to be checked (the policy's
         ``presigner``); ``None`` when the key cannot be read: the write then signs them."""
         try:
-            key_id, key = self._signing_key()
+            found = signing_key_bytes(self.service.store.db)
         except Exception:
             log.exception("receipts cannot be signed ahead; the write signs them")
             return None
-        return ReceiptSigner(f"server:{key_id}", key.private_bytes_raw(), rfc3339_utc(now()))
+        if found is None:  # made at start (ensure_signing_key): the write says what is wrong
+            return None
+        key_id, private_key = found
+        return ReceiptSigner(f"server:{key_id}", private_key, rfc3339_utc(now()))
 
     def keep(self, signed: Mapping[Any, Any]) -> None:
         """Receipts signed ahead, for the write to take; a receipt not taken is forgotten."""

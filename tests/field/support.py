@@ -287,6 +287,17 @@ def attach(doc: Mapping[str, Any], files: Sequence[Material]) -> dict[str, Any]:
     return DeviceClient.with_attachments(doc, files)
 
 
+def replicated(cases: Sequence[tuple[dict[str, Any], Sequence[Material]]]) -> list[dict[str, Any]]:
+    """The cases as a replicator sends them: files inline, each with its revision."""
+    docs = []
+    for n, (case, files) in enumerate(cases):
+        rev = f"1-{n:032x}"
+        docs.append(
+            {**attach(case, files), "_rev": rev, "_revisions": {"start": 1, "ids": [rev[2:]]}}
+        )
+    return docs
+
+
 def inline(data: bytes, content_type: str) -> dict[str, str]:
     return {"content_type": content_type, "data": base64.b64encode(data).decode()}
 

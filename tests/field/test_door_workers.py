@@ -12,7 +12,16 @@ import pytest
 
 from fieldhall.field_app_api.client import DeviceClient, Material
 from fieldhall.field_app_api.door_workers import MIN_BATCH, DoorWorkers
-from tests.field.support import FieldHall, attach, bulk, field_hall, forge, new_case, refusal
+from tests.field.support import (
+    FieldHall,
+    attach,
+    bulk,
+    field_hall,
+    forge,
+    new_case,
+    refusal,
+    replicated,
+)
 from tests.field_fixtures import jpeg
 
 
@@ -36,17 +45,6 @@ def flipped(files: list[Material]) -> list[Material]:
     data = bytearray(files[0].data)
     data[len(data) // 2] ^= 0x01
     return [replace(files[0], data=bytes(data)), *files[1:]]
-
-
-def replicated(cases: list[tuple[dict[str, Any], list[Material]]]) -> list[dict[str, Any]]:
-    """The cases as a replicator sends them: files inline, each with its revision."""
-    docs = []
-    for n, (case, files) in enumerate(cases):
-        rev = f"1-{n:032x}"
-        docs.append(
-            {**attach(case, files), "_rev": rev, "_revisions": {"start": 1, "ids": [rev[2:]]}}
-        )
-    return docs
 
 
 def assert_receipts(

@@ -23,7 +23,15 @@ from fieldhall.field_app_api.keys import sealing_key
 from fieldhall.schemas import DOCUMENT_TYPES
 from fieldhall.schemas.keys import b64url_decode, b64url_encode, public_key_raw
 from fieldhall.schemas.signatures import verify_document
-from tests.field.support import FieldHall, add_staff, attach, bulk, field_hall, new_case
+from tests.field.support import (
+    FieldHall,
+    add_staff,
+    attach,
+    bulk,
+    field_hall,
+    new_case,
+    replicated,
+)
 from tests.field_fixtures import FIELDHALL
 
 B64URL_32 = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -177,6 +185,27 @@ def test_keys_rotate_and_old_receipts_still_verify(hall: FieldHall) -> None:
 
     agent = hall.add_agent("冯雪", grid="grid-f")
     assert _enroll(hall, agent["enrollment_code"]).json()["server_key_id"] == rotated["key_id"]
+
+
+def test_receipts_signed_ahead_take_the_key_rotated_by_another_process(hall: FieldHall) -> None:
+    """A replicated batch's receipts are signed before its write, with the signing key read as
+    the batch arrives: a rotation by the CLI, another process, holds from the next batch on."""
+    app = hall.hall.app
+    assert app is not None
+    receipts = app.state.hall.receipts
+    device = hall.enroll("卫东", grid="grid-f")
+    used = receipts.presigned_used
+    [current] = [k["key_id"] for k in _keys(hall) if k["valid_until"] is None]
+    before = new_case(device, 4)
+    assert bulk(device, replicated([before]), new_edits=False) == []  # no error
+    rotated = hall.cli("keys", "rotate")["key_id"]
+    after = new_case(device, 5)
+    assert bulk(device, replicated([after]), new_edits=False) == []
+
+    assert receipts.presigned_used == used + 2
+    keys = _keys(hall)
+    assert _verify(_receipt_for(hall, before[0]["_id"]), keys) == current
+    assert _verify(_receipt_for(hall, after[0]["_id"]), keys) == rotated != current
 
 
 def test_a_receipt_has_the_contract_shape(hall: FieldHall) -> None:
