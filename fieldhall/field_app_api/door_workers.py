@@ -22,6 +22,7 @@ whole batch itself. A worker process ends when the server that started it goes a
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import multiprocessing
 import os
@@ -298,11 +299,16 @@ def _end_with(parent: int) -> None:
 
 def _warm_up() -> None:
     """Load what the first checks would (the catalog, its validators, the image decoders),
-    once every worker has taken its own warm-up."""
+    once every worker has taken its own warm-up, and keep it out of the collector's sight."""
     _barrier.wait(_WARM_UP_SECONDS)
     warm = getattr(_policy, "warm_up", None)
     if warm is not None:
         warm()
+    # What the worker holds by now (modules, the catalogs and their validators) lives as long
+    # as it does. Frozen, a full collection in the middle of a batch does not walk it again
+    # (50-90 ms a time on a 2-core VM), as `fieldhall serve` does with its own start-up heap.
+    gc.collect()
+    gc.freeze()
 
 
 def _prepare_share(
