@@ -760,11 +760,13 @@ def measure_door(cases: int) -> str:
     """Verified ingest without HTTP, the event loop or the hall's projector: ``cases`` signed
     cases, as PouchDB sends them (``new_edits=false``, the PNG inline), parsed as I-JSON and
     written through ``Store.bulk_docs`` as the enrolled device, in batches of 100, with the
-    hall's full write policy and receipts; this process's CPU seconds per case and the
-    wall-clock rate. Less sensitive to what else the machine runs than (a)."""
+    hall's full write policy and receipts, the garbage collector tuned as `fieldhall serve`
+    tunes it; this process's CPU seconds per case and the wall-clock rate. Less sensitive to
+    what else the machine runs than (a)."""
     from fieldhall.field_app_api.devices import authenticate_token
     from fieldhall.field_app_api.sync_auth import device_principal
     from fieldhall.server.composition import assemble, ijson_loads
+    from fieldhall.server.serving import tune_garbage_collector
 
     workdir = work_dir("fieldhall-bench-door-")
     try:
@@ -788,6 +790,7 @@ def measure_door(cases: int) -> str:
         ]
         parts = assemble(Settings.from_env(data_dir=data_dir))
         workers = parts.door_workers.wait_ready(60.0)
+        tune_garbage_collector()  # as `fieldhall serve` does once its app is built
         identity = authenticate_token(parts.field.store.db, device.state.token)
         assert identity is not None
         principal = device_principal(identity)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import importlib
 import json
 import os
@@ -24,22 +23,6 @@ __all__ = ["main"]
 # The staff roles (fieldhall.field_app_api.staff.ROLES, checked equal by a test), spelled
 # here so that `--help` does not load the database layer.
 STAFF_ROLES = ("admin", "clerk", "approver", "supervisor")
-
-# Container objects allocated (net) before the youngest generation is collected; CPython's
-# default, 700, is crossed by every batch a replication sends (its parsed documents), though
-# they are freed by reference counting moments later.
-GC_YOUNG_THRESHOLD = 10_000
-
-
-def _tune_garbage_collector() -> None:
-    """Move the objects built at start-up (modules, the app, SQLAlchemy's tables) out of the
-    cyclic garbage collector's sight — otherwise every full collection walks them all again,
-    ~100 ms of CPU each, several per replication of 10,000 documents; they live as long as
-    the process anyway — and collect the youngest generation less often."""
-    gc.collect()
-    gc.freeze()
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 def _admin(value: str | None) -> tuple[str, str]:
@@ -100,7 +83,7 @@ def serve(
     import uvicorn
 
     from .app import create_app
-    from .serving import uvicorn_config
+    from .serving import tune_garbage_collector, uvicorn_config
 
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, host=host, port=port)
     app = create_app(settings, public_url or os.environ.get("FIELDHALL_PUBLIC_URL"))
@@ -108,7 +91,7 @@ def serve(
     click.echo(
         f"fieldhall on {base}/  (API {base}/api/v1, OpenAPI {base}/schema, sync {base}/sync)"
     )
-    _tune_garbage_collector()
+    tune_garbage_collector()
     # Elsewhere the door's workers start with the first large batch (which the writer's thread
     # checks alone meanwhile); a server starts them at once.
     app.state.hall.door_workers.start()
@@ -133,12 +116,12 @@ def couch_serve(
     import uvicorn
 
     from .app import create_couch_app
-    from .serving import uvicorn_config
+    from .serving import tune_garbage_collector, uvicorn_config
 
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, host=host, port=port)
     app = create_couch_app(settings, _admin(admin))
     click.echo(f"fieldhall couch serve on http://{host}:{port}/", err=True)
-    _tune_garbage_collector()
+    tune_garbage_collector()
     uvicorn.Server(uvicorn_config(app, host, port)).run()
 
 
