@@ -121,13 +121,14 @@ class ReceiptWriter:
 
     def signer(self) -> ReceiptSigner | None:
         """The signer of the receipts of a batch about to be checked (the policy's
-        ``presigner``); ``None`` when the key cannot be read: the write then signs them."""
+        ``presigner``); ``None`` when the key cannot be read, or there is none yet: the write
+        then signs them (and says what is wrong when it cannot)."""
         try:
             found = signing_key_bytes(self.service.store.db)
         except Exception:
             log.exception("receipts cannot be signed ahead; the write signs them")
             return None
-        if found is None:  # made at start (ensure_signing_key): the write says what is wrong
+        if found is None:  # made at start (ensure_signing_key)
             return None
         key_id, private_key = found
         return ReceiptSigner(f"server:{key_id}", private_key, rfc3339_utc(now()))

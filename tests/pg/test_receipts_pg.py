@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from fieldhall.field_app_api.keys import rotate_signing_key, signing_key_bytes
+from fieldhall.field_app_api.keys import (
+    existing_signing_key,
+    list_signing_keys,
+    rotate_signing_key,
+    signing_key_bytes,
+)
+from fieldhall.schemas.keys import b64url_decode
+from fieldhall.schemas.signatures import verify_document
 from tests.field.support import bulk, field_hall, new_case, replicated
 
 pytestmark = pytest.mark.pg
@@ -35,9 +42,17 @@ def test_a_replicated_batchs_receipts_are_signed_ahead_with_the_current_key(
         after = new_case(device, 2)
         assert bulk(device, replicated([after]), new_edits=False) == []
 
+        with app.state.field.session() as session:  # the ORM's read agrees
+            by_orm = existing_signing_key(session)
+        assert by_orm is not None and by_orm[0] == rotated
+        assert signing_key_bytes(hall.store.db) == (rotated, by_orm[1].private_bytes_raw())
+
         assert receipts.presigned_used == used + 2
         [first] = hall.receipts_for(before[0]["_id"])
         [second] = hall.receipts_for(after[0]["_id"])
         assert first["signature"]["kid"] == f"server:{key_id}"
         assert second["signature"]["kid"] == f"server:{rotated}" != f"server:{key_id}"
         device.verify_receipt(first, *before)
+        with app.state.field.session() as session:
+            [new_key] = [k for k in list_signing_keys(session) if k.key_id == rotated]
+        verify_document(second, b64url_decode(new_key.public_key))
