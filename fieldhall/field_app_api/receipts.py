@@ -121,16 +121,13 @@ class ReceiptWriter:
 
     def signer(self) -> ReceiptSigner | None:
         """The signer of the receipts of a batch about to be checked (the policy's
-        ``presigner``); ``None`` when the key cannot be read, or there is none yet: the write
-        then signs them (and says what is wrong when it cannot)."""
+        ``presigner``); ``None`` when the key cannot be read: the write then signs them (and
+        says what is wrong when it cannot)."""
         try:
-            found = signing_key_bytes(self.service.store.db)
+            key_id, private_key = self._signing_key()
         except Exception:
             log.exception("receipts cannot be signed ahead; the write signs them")
             return None
-        if found is None:  # made at start (ensure_signing_key)
-            return None
-        key_id, private_key = found
         return ReceiptSigner(f"server:{key_id}", private_key, rfc3339_utc(now()))
 
     def keep(self, signed: Mapping[Any, Any]) -> None:
@@ -140,10 +137,9 @@ class ReceiptWriter:
             while len(self._presigned) > _PRESIGNED_KEPT:
                 self._presigned.popitem(last=False)
 
-    def _signing_key(self) -> tuple[str, Any]:
+    def _signing_key(self) -> tuple[str, bytes]:
         # A read of its own, not the write's connection: the key table is the hall's.
-        with self.service.read_session() as session:
-            signing = existing_signing_key(session)
+        signing = signing_key_bytes(self.service.store.db)
         if signing is None:  # made at start (ensure_signing_key) and replaced only by rotation
             raise RuntimeError("the server has no signing key for receipts")
         return signing
